@@ -1,0 +1,100 @@
+"""The provider-neutral model interface every stage talks to."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, TypedDict
+
+from pydantic import BaseModel, Field
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(TypedDict):
+    """One chat message, in the OpenAI wire shape."""
+
+    role: Role
+    content: str
+
+
+class CallSettings(BaseModel):
+    """Settings of one call.
+
+    Everything except ``step`` and ``stream`` changes the answer, so it is part of the cache key.
+    """
+
+    model_config = {"frozen": True}
+
+    step: str = Field(default="", description="Name of the pipeline step, for logs, headers and errors.")
+    max_tokens: int | None = None
+    temperature: float | None = None
+    n: int = 1
+    reasoning_effort: str | None = None
+    json_schema: dict[str, Any] | None = None
+    schema_name: str = "answer"
+
+    def cache_fields(self) -> dict[str, Any]:
+        """The fields that change the model's output, for the cache key."""
+        return self.model_dump(exclude={"step"})
+
+
+class Usage(BaseModel):
+    """Token usage of one call, as the provider reported it."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+class Completion(BaseModel):
+    """The answer of one call: ``n`` texts (usually one), their finish reasons, and usage."""
+
+    texts: list[str]
+    finish_reasons: list[str]
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    from_cache: bool = False
+
+    @property
+    def text(self) -> str:
+        """The first (usually only) answer."""
+        return self.texts[0] if self.texts else ""
+
+    @property
+    def finish_reason(self) -> str:
+        """The finish reason of the first answer."""
+        return self.finish_reasons[0] if self.finish_reasons else ""
+
+
+class ChatModel(Protocol):
+    """Anything that answers chat messages: a provider client, the embedded model, or a cache around one."""
+
+    @property
+    def name(self) -> str:
+        """Stable model name, e.g. ``openai/gpt-4.1`` or ``local/smollm2``; part of the cache key."""
+        ...
+
+    @property
+    def context_window(self) -> int | None:
+        """Context length in tokens, when known."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Count tokens the way this model does (or a close estimate)."""
+        ...
+
+    async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
+        """Answer ``messages``; raise ``papercoder.errors.ModelError`` after retries are spent."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or model memory."""
+        ...

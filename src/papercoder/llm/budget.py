@@ -1,0 +1,51 @@
+"""Cost and token budgets: the run stops before the call that would pass them (exit code 3, resumable)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from papercoder.errors import BudgetExceeded
+from papercoder.llm.base import Usage
+from papercoder.llm.pricing import price_for
+
+# What a step's answer is assumed to cost before it is made, when the call sets no max_tokens.
+DEFAULT_ANSWER_TOKENS = 4000
+
+
+@dataclass
+class Budget:
+    """Limits for one run. ``spent_*`` count every answer the run used, cached ones included (they were paid
+    when made), so a resumed run and an uninterrupted one stop at the same call."""
+
+    model: str
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
+    spent_cost_usd: float = 0.0
+    spent_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def check(self, prompt_tokens: int, max_answer_tokens: int | None, step: str) -> None:
+        """Raise ``BudgetExceeded`` if a call with this prompt could pass a limit."""
+        answer = max_answer_tokens or DEFAULT_ANSWER_TOKENS
+        with self._lock:
+            if self.max_tokens is not None and self.spent_tokens + prompt_tokens + answer > self.max_tokens:
+                raise BudgetExceeded(
+                    f"--max-tokens {self.max_tokens}: step '{step}' could take {prompt_tokens + answer} more tokens "
+                    f"after {self.spent_tokens} spent; raise the budget and re-run the same command to resume"
+                )
+            price = price_for(self.model)
+            if self.max_cost_usd is not None and price is not None:
+                worst = (prompt_tokens * price.input + answer * price.output) / 1_000_000
+                if self.spent_cost_usd + worst > self.max_cost_usd:
+                    raise BudgetExceeded(
+                        f"--max-cost {self.max_cost_usd:.2f}: step '{step}' could cost up to ${worst:.4f} after "
+                        f"${self.spent_cost_usd:.4f} spent; raise the budget and re-run the same command to resume"
+                    )
+
+    def spend(self, usage: Usage, cost: float | None) -> None:
+        with self._lock:
+            self.spent_tokens += usage.prompt_tokens + usage.completion_tokens
+            self.spent_cost_usd += cost or 0.0

@@ -1,0 +1,94 @@
+"""Turn the user's model options into a ``ChatModel``; heavy providers are imported only when chosen."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from papercoder.errors import InputError
+from papercoder.llm.base import ChatModel
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+LOCAL_MODELS = ("smollm2",)
+DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
+DEMO_WARNING = (
+    "No model configured: using the embedded demo model local/smollm2 (135M parameters; its code is a demo's, "
+    "not a reproduction). For real output set OPENAI_API_KEY, or pass --model NAME --base-url URL."
+)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the options resolved to: provider kind, model names, endpoint, and where the key comes from."""
+
+    provider: str  # "openai", "compat" or "local"
+    model: str  # the name sent to the server (or the local model's name)
+    name: str  # the stable display/cache name, e.g. "openai/gpt-4.1-mini"
+    base_url: str | None
+    api_key_env: str | None  # the variable that holds the key, never the key itself
+    demo_warning: str | None = None
+
+
+def resolve(
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str | None,
+    env: dict[str, str] | None = None,
+) -> ModelChoice:
+    """Decide which model to use from ``--model``, ``--base-url``, ``--api-key-env`` and the environment.
+
+    Rules: ``local/NAME`` is the embedded model; ``openai/NAME`` is OpenAI itself; a bare name with a base URL is
+    any OpenAI-compatible server; nothing configured at all means the embedded model, with a warning.
+    """
+    environ = dict(os.environ) if env is None else env
+    key_var = api_key_env or "OPENAI_API_KEY"
+    if api_key_env and not environ.get(api_key_env):
+        raise InputError(f"--api-key-env {api_key_env}: that variable is not set; export it or name another")
+    model = model or environ.get("PAPERCODER_MODEL") or None
+    base_url = base_url or environ.get("PAPERCODER_BASE_URL") or environ.get("OPENAI_BASE_URL") or None
+    has_key = bool(environ.get(key_var))
+
+    if model and model.startswith("local/"):
+        local = model.split("/", 1)[1]
+        if local not in LOCAL_MODELS:
+            raise InputError(f"unknown embedded model {model!r}: the embedded models are local/smollm2")
+        return ModelChoice("local", local, model, None, None)
+    if model is None and base_url is None and not has_key:
+        return ModelChoice("local", "smollm2", "local/smollm2", None, None, demo_warning=DEMO_WARNING)
+    if model and model.startswith("openai/"):
+        if not has_key:
+            raise InputError(f"{model} needs an API key: export {key_var}=... (or pass --api-key-env VAR)")
+        bare = model.split("/", 1)[1]
+        return ModelChoice("openai", bare, model, base_url or OPENAI_BASE_URL, key_var)
+    if base_url:
+        if not model:
+            raise InputError(f"--base-url {base_url} needs --model NAME (the model name that server serves)")
+        return ModelChoice("compat", model, model, base_url, key_var if has_key else None)
+    # A key but no base URL: OpenAI itself.
+    bare = model or DEFAULT_OPENAI_MODEL
+    if not has_key:
+        raise InputError(
+            f"--model {bare} without --base-url means OpenAI, which needs {key_var}; "
+            "set it, or pass --base-url for another server, or --model local/smollm2"
+        )
+    return ModelChoice("openai", bare, f"openai/{bare}", OPENAI_BASE_URL, key_var)
+
+
+def build(choice: ModelChoice, *, env: dict[str, str] | None = None, timeout_s: float = 600.0) -> ChatModel:
+    """Instantiate the model ``choice`` names. The key is read from the environment here and kept in memory only."""
+    environ = dict(os.environ) if env is None else env
+    if choice.provider == "local":
+        from papercoder.llm.local import LocalLlamaModel
+
+        return LocalLlamaModel.embedded(choice.model)
+    from papercoder.llm.openai_compat import OpenAICompatModel
+
+    # Local servers often need no key, but the SDK insists on one: send a placeholder.
+    api_key = environ.get(choice.api_key_env, "") if choice.api_key_env else ""
+    return OpenAICompatModel(
+        choice.model,
+        name=choice.name,
+        base_url=choice.base_url,
+        api_key=api_key or "not-needed",
+        timeout_s=timeout_s,
+    )

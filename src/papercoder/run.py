@@ -1,0 +1,153 @@
+"""The run directory: where every artifact of a run lives, and the manifest that records it."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from papercoder.fsutil import atomic_write_json, atomic_write_text
+from papercoder.llm.base import Usage
+from papercoder.llm.pricing import cost_usd
+
+StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
+STAGES = ("ingest", "planning", "analysis", "coding")
+
+
+class StageRecord(BaseModel):
+    """What one stage did: status, wall time, calls, tokens and cost."""
+
+    status: StageStatus = "pending"
+    started_at: str | None = None
+    finished_at: str | None = None
+    wall_s: float = 0.0
+    calls: int = 0
+    cached_calls: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = 0.0
+    error: str | None = None
+
+
+class ModelInfo(BaseModel):
+    """The model of a run. Holds the name of the key's variable, never the key."""
+
+    name: str = ""
+    provider: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = None
+    context_window: int | None = None
+
+
+class Manifest(BaseModel):
+    """Everything a later command (resume, report, eval) needs to know about a run."""
+
+    papercoder_version: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+    status: Literal["running", "done", "failed"] = "running"
+    paper: dict[str, object] = Field(default_factory=dict)
+    model: ModelInfo = Field(default_factory=ModelInfo)
+    settings: dict[str, object] = Field(default_factory=dict)
+    stages: dict[str, StageRecord] = Field(default_factory=lambda: {s: StageRecord() for s in STAGES})
+    files: list[str] = Field(default_factory=list)
+    paper_fit: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+    def total_usage(self) -> Usage:
+        total = Usage()
+        for record in self.stages.values():
+            total = total + record.usage
+        return total
+
+    def total_cost(self) -> float | None:
+        costs = [r.cost_usd for r in self.stages.values()]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class RunDir:
+    """Paths of a run directory and atomic writes into it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.paper = root / "paper"
+        self.planning = root / "planning"
+        self.analysis = root / "analysis"
+        self.coding = root / "coding"
+        self.calls = root / "calls"
+        self.repo = root / "repo"
+        self.manifest_path = root / "manifest.json"
+
+    def create(self) -> None:
+        for folder in (self.paper, self.planning, self.analysis, self.coding, self.calls, self.repo):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        atomic_write_text(path, text)
+        return path
+
+    def read(self, relative: str) -> str:
+        return (self.root / relative).read_text(encoding="utf-8")
+
+    def exists(self, relative: str) -> bool:
+        return (self.root / relative).is_file()
+
+    def load_manifest(self) -> Manifest | None:
+        if not self.manifest_path.is_file():
+            return None
+        try:
+            return Manifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
+        except ValueError:
+            return None
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        manifest.updated_at = now_iso()
+        atomic_write_json(self.manifest_path, manifest.model_dump(mode="json"))
+
+
+class StageClock:
+    """Times a stage and adds each call's usage and cost to its record."""
+
+    def __init__(self, record: StageRecord, model_name: str) -> None:
+        self.record = record
+        self.model_name = model_name
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        """Begin (or redo) the stage: counters restart, since a resumed stage re-counts its cached answers."""
+        self.record.status = "running"
+        self.record.started_at = now_iso()
+        self.record.error = None
+        self.record.calls = 0
+        self.record.cached_calls = 0
+        self.record.usage = Usage()
+        self.record.cost_usd = 0.0
+        self.record.wall_s = 0.0
+        self._t0 = time.monotonic()
+
+    def add(self, usage: Usage, from_cache: bool) -> None:
+        """Count one answer. Usage and cost are what the answer cost when it was made, cached or not, so a resumed
+        run records the same totals as an uninterrupted one; ``cached_calls`` says how many were served from cache."""
+        self.record.calls += 1
+        if from_cache:
+            self.record.cached_calls += 1
+        self.record.usage = self.record.usage + usage
+        cost = cost_usd(self.model_name, usage)
+        if cost is None or self.record.cost_usd is None:
+            self.record.cost_usd = None
+        else:
+            self.record.cost_usd += cost
+
+    def finish(self, status: StageStatus, error: str | None = None) -> None:
+        self.record.status = status
+        self.record.finished_at = now_iso()
+        self.record.wall_s = round(time.monotonic() - self._t0, 3)
+        self.record.error = error
