@@ -1,0 +1,1 @@
+"""Pure functions that read model output: JSON answers, code blocks, file names, edits."""
