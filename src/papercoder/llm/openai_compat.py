@@ -164,7 +164,7 @@ class OpenAICompatModel:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(BadResponseError),
                 stop=stop_after_attempt(self._bad_body_attempts),
-                wait=wait_exponential_jitter(initial=0.5, max=20),
+                wait=wait_exponential_jitter(multiplier=0.5, max=20),
                 reraise=True,
             ):
                 with attempt:

@@ -1,0 +1,5 @@
+"""``python -m papercoder`` runs the CLI."""
+
+from papercoder.cli import main
+
+main()

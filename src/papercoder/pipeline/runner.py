@@ -1,0 +1,191 @@
+"""The whole run: ingest → planning → analysis → coding, into one run directory, resumable."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from papercoder import __version__
+from papercoder.errors import InputError, PapercoderError
+from papercoder.llm.base import ChatModel
+from papercoder.llm.budget import Budget
+from papercoder.llm.cache import CachedModel, CallCache
+from papercoder.llm.pricing import price_for
+from papercoder.llm.registry import ModelChoice
+from papercoder.paper import load_paper
+from papercoder.paper.budget import fit_paper
+from papercoder.pipeline import analysis, coding, planning
+from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.run import Manifest, ModelInfo, RunDir, StageClock, now_iso
+
+# Output limits and bounded JSON that let a 135M model with an 8k window finish every step.
+LOCAL_LIMITS = AnswerLimits(plan=320, json_step=600, config=200, analysis=256, code=640, max_files=3, max_string=300)
+LOCAL_PAPER_TOKENS = 2000
+
+
+def local_options(options: PipelineOptions) -> PipelineOptions:
+    """The options adjusted for the embedded model: compact prompts, bounded answers, a short paper."""
+    return options.model_copy(
+        update={
+            "compact": True,
+            "limits": LOCAL_LIMITS,
+            "max_paper_tokens": options.max_paper_tokens or LOCAL_PAPER_TOKENS,
+            "concurrency": 1,
+        }
+    )
+
+
+def _prepare_dir(root: Path, fresh: bool) -> RunDir:
+    run = RunDir(root)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"--out {root} is a file; give a directory for the run")
+    if fresh and root.exists() and any(root.iterdir()):
+        if not run.manifest_path.is_file():
+            raise InputError(f"--fresh would empty {root}, which is not a papercoder run directory; pick another --out")
+        shutil.rmtree(root)
+    run.create()
+    return run
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_file():
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(
+    run: RunDir, paper_path: Path, choice: ModelChoice, model: ChatModel, options: PipelineOptions
+) -> Manifest:
+    """Load the run's manifest, or start one; stages of a run with other inputs or settings are redone."""
+    settings = options.model_dump(mode="json")
+    info = ModelInfo(
+        name=choice.name,
+        provider=choice.provider,
+        base_url=choice.base_url,
+        api_key_env=choice.api_key_env,
+        context_window=model.context_window,
+    )
+    paper: dict[str, object] = {"path": str(paper_path), "sha256": _sha256(paper_path)}
+    old = run.load_manifest()
+    if old is not None:
+        same = old.model.name == info.name and old.settings == settings and old.paper.get("sha256") == paper["sha256"]
+        if same:
+            old.status = "running"
+            old.error = None
+            return old
+    return Manifest(papercoder_version=__version__, created_at=now_iso(), model=info, settings=settings, paper=paper)
+
+
+async def run_pipeline(
+    paper_path: Path,
+    out: Path,
+    choice: ModelChoice,
+    model: ChatModel,
+    options: PipelineOptions,
+    *,
+    fresh: bool = False,
+    progress: ProgressFn = _silent,
+    pdf_engine: str = "pymupdf",
+    budget: Budget | None = None,
+) -> RunContext:
+    """Run every stage for ``paper_path`` into ``out`` and return the finished context.
+
+    Re-running on the same directory resumes: finished stages are loaded from disk and every call already made is
+    served from ``calls/``. Raises ``PapercoderError`` subclasses with one-line messages.
+    """
+    if choice.provider == "local":
+        options = local_options(options)
+    if not paper_path.exists():
+        raise InputError(f"paper not found: {paper_path}; check the path")
+    run = _prepare_dir(out, fresh)
+    manifest = _manifest(run, paper_path, choice, model, options)
+    ctx = RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
+    if choice.demo_warning:
+        ctx.warn(choice.demo_warning)
+    if budget is not None and budget.max_cost_usd is not None and price_for(choice.name) is None:
+        ctx.warn(f"no price known for {choice.name}: --max-cost cannot be enforced; use --max-tokens")
+    ctx.save()
+    try:
+        _ingest(ctx, paper_path, pdf_engine)
+        plan = planning.load(ctx) or await planning.run(ctx)
+        analyses = _load_analyses(ctx, plan) or await analysis.run(ctx, plan)
+        await coding.run(ctx, plan, analyses)
+    except PapercoderError as exc:
+        manifest.status = "failed"
+        manifest.error = str(exc)
+        ctx.save()
+        raise
+    manifest.status = "done"
+    ctx.save()
+    return ctx
+
+
+def _ingest(ctx: RunContext, paper_path: Path, pdf_engine: str) -> None:
+    clock = StageClock(ctx.manifest.stages["ingest"], ctx.model.name)
+    clock.start()
+    ctx.progress("ingest", f"reading {paper_path.name}")
+    try:
+        paper = load_paper(paper_path, pdf_engine=pdf_engine)  # type: ignore[arg-type]
+    except PapercoderError as exc:
+        clock.finish("failed", str(exc))
+        raise
+    budget = ctx.options.max_paper_tokens
+    full = paper.markdown()
+    steps: list[str] = []
+    if budget is not None:
+        paper, steps = fit_paper(paper, budget, ctx.model.count_tokens)
+    ctx.manifest.paper_fit = steps
+    for step in steps:
+        ctx.warn(f"paper condensed to fit {budget} tokens: {step}")
+    text = paper.markdown()
+    ctx.run.write("paper/paper.md", text)
+    ctx.run.write("paper/paper.json", paper.model_dump_json(indent=2) + "\n")
+    ctx.manifest.paper.update(
+        {
+            "title": paper.title,
+            "format": paper.source_format,
+            "pages": paper.pages,
+            "sections": len(paper.sections),
+            "dropped": paper.dropped,
+            "tokens": ctx.model.count_tokens(text),
+            "tokens_before_fit": ctx.model.count_tokens(full) if steps else None,
+        }
+    )
+    clock.finish("done")
+    ctx.save()
+
+
+def _load_analyses(ctx: RunContext, plan: planning.PlanningResult) -> dict[str, str] | None:
+    if ctx.manifest.stages["analysis"].status != "done":
+        return None
+    paths = [analysis.artifact(p) for p in plan.files]
+    if not all(ctx.run.exists(p) for p in paths):
+        return None
+    return {f: ctx.run.read(p).strip() for f, p in zip(plan.files, paths, strict=True)}
+
+
+def summary(ctx: RunContext) -> dict[str, object]:
+    """A machine-readable summary of a run."""
+    m = ctx.manifest
+    usage = m.total_usage()
+    return {
+        "run_dir": str(ctx.run.root),
+        "repo": str(ctx.run.repo),
+        "status": m.status,
+        "model": m.model.name,
+        "files": m.files,
+        "calls": sum(s.calls for s in m.stages.values()),
+        "cached_calls": sum(s.cached_calls for s in m.stages.values()),
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "cost_usd": m.total_cost(),
+        "warnings": len(m.warnings),
+    }
+
+
+__all__ = ["run_pipeline", "summary"]

@@ -1,0 +1,150 @@
+"""The structured planning artifacts, validated with pydantic, and the JSON schemas asked of the model."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, Field, field_validator
+
+from papercoder.parsing.json_extract import normalize_keys
+
+
+def _text(value: object) -> object:
+    """Models sometimes answer a list of lines where a paragraph is asked for: join them."""
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+class ArchitectureDesign(BaseModel):
+    """Turn 2 of planning: what to build."""
+
+    implementation_approach: str = Field(description="How the system will be built, key libraries, main difficulties.")
+    file_list: list[str] = Field(description="Every source file of the repository, relative paths, main.py included.")
+    class_diagram: str = Field(description="A mermaid classDiagram of the classes, their fields and methods.")
+    sequence_diagram: str = Field(description="A mermaid sequenceDiagram of the program flow from main.py.")
+    unclear_points: str = Field(default="", description="What the paper leaves unclear, and the choice made.")
+
+    ALIASES: ClassVar[dict[str, list[str]]] = {
+        "implementation_approach": ["approach"],
+        "file_list": ["files"],
+        "class_diagram": ["data structures and interfaces", "data_structures_and_interfaces", "classes"],
+        "sequence_diagram": ["program call flow", "program_call_flow", "call flow"],
+        "unclear_points": ["anything unclear", "anything_unclear", "unclear"],
+    }
+
+    @field_validator("implementation_approach", "class_diagram", "sequence_diagram", "unclear_points", mode="before")
+    @classmethod
+    def _join(cls, value: object) -> object:
+        return _text(value)
+
+
+class FileLogic(BaseModel):
+    """What one file must do, from the logic design."""
+
+    file: str
+    logic: str
+
+    @field_validator("logic", mode="before")
+    @classmethod
+    def _join(cls, value: object) -> object:
+        return _text(value)
+
+
+class LogicDesign(BaseModel):
+    """Turn 3 of planning: how to build it, and in which order."""
+
+    required_packages: list[str] = Field(description="Third-party Python packages with versions, e.g. 'torch>=2.0'.")
+    logic_analysis: list[FileLogic] = Field(
+        description="For each file: the classes/functions it holds, what they "
+        "do, and what they import from the other files."
+    )
+    task_list: list[str] = Field(
+        description="Every file of the file list, ordered so a file comes after the files it imports."
+    )
+    shared_knowledge: str = Field(default="", description="Conventions and values several files share.")
+    unclear_points: str = Field(default="", description="What the paper leaves unclear, and the choice made.")
+
+    ALIASES: ClassVar[dict[str, list[str]]] = {
+        "required_packages": ["required python packages", "packages", "requirements"],
+        "logic_analysis": ["logic", "file_logic"],
+        "task_list": ["tasks", "ordered_files"],
+        "shared_knowledge": ["shared"],
+        "unclear_points": ["anything unclear", "anything_unclear", "unclear"],
+    }
+
+    @field_validator("shared_knowledge", "unclear_points", mode="before")
+    @classmethod
+    def _join(cls, value: object) -> object:
+        return _text(value)
+
+    @field_validator("logic_analysis", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        """Accept the original project's ``[["file.py", "what it does"], ...]`` pairs and ``{file: logic}`` maps."""
+        if isinstance(value, dict):
+            return [{"file": k, "logic": v} for k, v in value.items()]
+        if isinstance(value, list):
+            out: list[object] = []
+            for item in value:
+                if isinstance(item, list | tuple) and len(item) >= 2:
+                    out.append({"file": str(item[0]), "logic": "\n".join(str(x) for x in item[1:])})
+                elif isinstance(item, dict):
+                    out.append(
+                        normalize_keys(
+                            item,
+                            {"file": ["filename", "path", "name"], "logic": ["description", "analysis", "details"]},
+                        )
+                    )
+                else:
+                    out.append(item)
+            return out
+        return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_planning_json(data: object, model: type[M]) -> M:
+    """Validate decoded JSON against ``model`` after mapping key spellings and aliases onto its fields."""
+    if isinstance(data, dict):
+        aliases: dict[str, list[str]] = getattr(model, "ALIASES", {})
+        fields = {name: list(aliases.get(name, [])) for name in model.model_fields}
+        data = normalize_keys(data, fields)
+    return model.model_validate(data)
+
+
+def json_schema(
+    model: type[BaseModel],
+    *,
+    max_items: int | None = None,
+    max_length: int | None = None,
+    file_pattern: str | None = None,
+) -> dict[str, Any]:
+    """The JSON schema of ``model`` for ``response_format``.
+
+    The bounds are for small local models: grammar-constrained decoding then has to close every string and list
+    within the answer's token limit, instead of rambling until it is cut off mid-JSON.
+    """
+    schema = copy.deepcopy(model.model_json_schema())
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        definition.pop("title", None)
+        for name, prop in definition.get("properties", {}).items():
+            prop.pop("title", None)
+            prop.pop("default", None)
+            if prop.get("type") == "string" and max_length:
+                prop["maxLength"] = max_length
+            if prop.get("type") == "array":
+                if max_items:
+                    prop["maxItems"] = max_items
+                    prop["minItems"] = 1
+                items = prop.get("items", {})
+                if items.get("type") == "string":
+                    if file_pattern and name in ("file_list", "task_list"):
+                        items["pattern"] = file_pattern
+                    elif max_length:
+                        items["maxLength"] = min(max_length, 80)
+        definition["required"] = list(definition.get("properties", {}))
+        definition["additionalProperties"] = False
+    return schema

@@ -1,0 +1,100 @@
+"""One model call as a pipeline step: usage accounting, structured answers and the single repair turn."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from papercoder.errors import StageError
+from papercoder.llm.base import CallSettings, Completion, Message
+from papercoder.parsing.json_extract import JSONExtractionError, extract_json
+from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.schemas import json_schema, parse_planning_json
+from papercoder.pipeline.templates import render
+from papercoder.run import StageClock
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def settings_for(ctx: RunContext, step: str, max_tokens: int | None, **extra: Any) -> CallSettings:
+    """Call settings from the run options, plus per-step extras such as a JSON schema."""
+    return CallSettings(
+        step=step,
+        max_tokens=max_tokens,
+        temperature=ctx.options.temperature,
+        reasoning_effort=ctx.options.reasoning_effort,
+        **extra,
+    )
+
+
+async def ask(ctx: RunContext, clock: StageClock, messages: list[Message], settings: CallSettings) -> Completion:
+    """Make one call through the cache and count it."""
+    done = await ctx.model.complete(messages, settings)
+    clock.add(done.usage, done.from_cache)
+    return done
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_answer(text: str, model: type[M]) -> M:
+    """Extract and validate a structured answer; raise ``ValueError`` with a message fit to quote back."""
+    try:
+        data = extract_json(text)
+    except JSONExtractionError as exc:
+        raise ValueError(f"it is not valid JSON ({exc})") from None
+    try:
+        return parse_planning_json(data, model)
+    except ValidationError as exc:
+        raise ValueError(f"the JSON does not match the expected fields ({_validation_summary(exc)})") from None
+
+
+async def ask_json(
+    ctx: RunContext,
+    clock: StageClock,
+    messages: list[Message],
+    model: type[M],
+    step: str,
+    max_tokens: int | None,
+) -> tuple[M, str]:
+    """Ask for a JSON answer matching ``model``; on an invalid answer, one repair turn quoting the error.
+
+    Returns the validated object and the raw text of the answer that validated. Answers that fail validation are
+    evicted from the call cache, so a re-run asks again instead of replaying the same bad answer.
+    """
+    limits = ctx.options.limits
+    schema = json_schema(
+        model,
+        max_items=limits.max_files if ctx.options.compact else None,
+        max_length=limits.max_string if ctx.options.compact else None,
+        file_pattern=r"^[a-z][a-z0-9_]{0,24}[.]py$" if ctx.options.compact else None,
+    )
+    settings = settings_for(ctx, step, max_tokens, json_schema=schema, schema_name=step.replace("/", "_"))
+    first = await ask(ctx, clock, messages, settings)
+    try:
+        return parse_answer(first.text, model), first.text
+    except ValueError as exc:
+        error = str(exc)
+        ctx.progress("warning", f"{step}: invalid answer, asking once more ({error})")
+    keys = ", ".join(f'"{k}"' for k in model.model_fields)
+    repair: list[Message] = [
+        *messages,
+        {"role": "assistant", "content": first.text},
+        {"role": "user", "content": render("planning/repair.j2", error=error, keys=keys)},
+    ]
+    second = await ask(ctx, clock, repair, settings)
+    try:
+        return parse_answer(second.text, model), second.text
+    except ValueError as exc:
+        ctx.model.cache.evict(ctx.model.key(messages, settings))
+        ctx.model.cache.evict(ctx.model.key(repair, settings))
+        raise StageError(
+            f"planning step '{step}' gave an invalid answer twice ({exc}); run dir {ctx.run.root} keeps the "
+            "earlier steps: re-run the same command to retry, or try a stronger --model"
+        ) from None

