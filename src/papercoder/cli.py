@@ -17,6 +17,7 @@ from rich.table import Table
 from papercoder import __version__
 from papercoder.errors import PapercoderError
 from papercoder.llm import registry
+from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.pipeline import PipelineOptions, run_pipeline, summary
 from papercoder.pipeline.context import RunContext
@@ -110,6 +111,14 @@ def run(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds to wait for one model answer before retrying.")
     ] = 600.0,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="papercoder (the three-stage pipeline) or a one-shot baseline of the paper: paper (full text) or "
+            "abstract (title and abstract only).",
+        ),
+    ] = "papercoder",
     estimate: Annotated[
         bool, typer.Option("--estimate", help="Print the expected calls, tokens and cost; call no model.")
     ] = False,
@@ -166,6 +175,7 @@ class RunArgs:
     max_cost: float | None
     max_tokens: int | None
     timeout: float
+    method: str = "papercoder"
 
 
 def _run(args: RunArgs) -> None:
@@ -173,6 +183,8 @@ def _run(args: RunArgs) -> None:
     choice = registry.resolve(args.model, args.base_url, args.api_key_env)
     if args.pdf_engine not in ("pymupdf", "pypdf"):
         raise PapercoderErrorExit(2, f"--pdf-engine {args.pdf_engine}: use pymupdf or pypdf")
+    if args.method not in ("papercoder", "paper", "abstract"):
+        raise PapercoderErrorExit(2, f"--method {args.method}: use papercoder, paper or abstract")
     target = args.out_dir or Path("runs") / paper.stem
     options = PipelineOptions(
         concurrency=args.concurrency,
@@ -222,6 +234,35 @@ def _run(args: RunArgs) -> None:
         f"[green]done[/] {len(ctx.manifest.files)} files in {result['repo']} · "
         f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}"
     )
+
+
+def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
+    from papercoder.evaluation.baselines import run_baseline
+    from papercoder.paper import load_paper
+    from papercoder.run import RunDir
+
+    if not args.paper.exists():
+        raise PapercoderErrorExit(2, f"paper not found: {args.paper}; check the path")
+    parsed = load_paper(args.paper, pdf_engine=args.pdf_engine)  # type: ignore[arg-type]
+
+    async def go() -> list[str]:
+        try:
+            return await run_baseline(
+                "paper" if args.method == "paper" else "abstract",
+                parsed,
+                model,
+                RunDir(target),
+                temperature=args.temperature,
+                reasoning_effort=args.reasoning_effort,
+            )
+        finally:
+            await model.aclose()
+
+    files = asyncio.run(go())
+    if args.as_json:
+        out.print_json(json.dumps({"run_dir": str(target), "method": args.method, "files": files}))
+    else:
+        out.print(f"[green]done[/] {args.method} baseline: {len(files)} files in {target / 'repo'}")
 
 
 def _estimate(
@@ -304,6 +345,16 @@ def errors_to_exit() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/] the run dir keeps what was done; run the same command to resume")
         raise typer.Exit(130) from None
+
+
+def _register_commands() -> None:
+    from papercoder.commands import evaluate, report
+
+    evaluate.register(app)
+    report.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

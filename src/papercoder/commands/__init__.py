@@ -1,0 +1,1 @@
+"""CLI command groups, each a ``register(app)`` that adds its commands to the ``papercoder`` typer app."""
