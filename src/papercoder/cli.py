@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -21,6 +21,7 @@ from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.pipeline import PipelineOptions, run_pipeline, summary
 from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.runner import IngestOptions
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a stage or model call failed (the run dir keeps what was done — re-run to resume); "
@@ -101,6 +102,12 @@ def run(
     pdf_engine: Annotated[
         str, typer.Option("--pdf-engine", help="pymupdf (default, AGPL) or pypdf (BSD, plain text).")
     ] = "pymupdf",
+    keep_references: Annotated[
+        bool, typer.Option("--keep-references", help="Keep the paper's bibliography in what the model reads.")
+    ] = False,
+    grobid_url: Annotated[
+        str | None, typer.Option("--grobid-url", help="Read PDFs through this running GROBID server instead.")
+    ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the run dir.")] = False,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", min=0, help="Stop (exit 3) before a call that could pass this USD.")
@@ -151,6 +158,9 @@ def run(
                 max_cost=max_cost,
                 max_tokens=max_tokens,
                 timeout=timeout,
+                method=method,
+                keep_references=keep_references,
+                grobid_url=grobid_url,
             )
         )
 
@@ -176,13 +186,20 @@ class RunArgs:
     max_tokens: int | None
     timeout: float
     method: str = "papercoder"
+    keep_references: bool = False
+    grobid_url: str | None = None
+
+    def ingest(self) -> IngestOptions:
+        if self.pdf_engine not in ("pymupdf", "pypdf"):
+            raise PapercoderErrorExit(2, f"--pdf-engine {self.pdf_engine}: use pymupdf or pypdf")
+        engine: Literal["pymupdf", "pypdf"] = "pypdf" if self.pdf_engine == "pypdf" else "pymupdf"
+        return IngestOptions(pdf_engine=engine, keep_references=self.keep_references, grobid_url=self.grobid_url)
 
 
 def _run(args: RunArgs) -> None:
     paper, quiet, as_json = args.paper, args.quiet, args.as_json
     choice = registry.resolve(args.model, args.base_url, args.api_key_env)
-    if args.pdf_engine not in ("pymupdf", "pypdf"):
-        raise PapercoderErrorExit(2, f"--pdf-engine {args.pdf_engine}: use pymupdf or pypdf")
+    ingest = args.ingest()
     if args.method not in ("papercoder", "paper", "abstract"):
         raise PapercoderErrorExit(2, f"--method {args.method}: use papercoder, paper or abstract")
     target = args.out_dir or Path("runs") / paper.stem
@@ -217,12 +234,15 @@ def _run(args: RunArgs) -> None:
                 options,
                 fresh=args.fresh,
                 progress=progress,
-                pdf_engine=args.pdf_engine,
+                ingest=ingest,
                 budget=budget,
             )
         finally:
             await model_obj.aclose()
 
+    if args.method != "papercoder":
+        _baseline(args, target, model_obj)
+        return
     ctx = asyncio.run(go())
     result = summary(ctx)
     if as_json:
@@ -243,7 +263,10 @@ def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
 
     if not args.paper.exists():
         raise PapercoderErrorExit(2, f"paper not found: {args.paper}; check the path")
-    parsed = load_paper(args.paper, pdf_engine=args.pdf_engine)  # type: ignore[arg-type]
+    ingest = args.ingest()
+    parsed = load_paper(
+        args.paper, pdf_engine=ingest.pdf_engine, keep_references=ingest.keep_references, grobid_url=ingest.grobid_url
+    )
 
     async def go() -> list[str]:
         try:
@@ -284,7 +307,7 @@ def _estimate(
     choice = registry.resolve(model, base_url, api_key_env)
     if not paper.exists():
         raise PapercoderErrorExit(2, f"paper not found: {paper}; check the path")
-    parsed = load_paper(paper, pdf_engine=pdf_engine)  # type: ignore[arg-type]
+    parsed = load_paper(paper, pdf_engine="pypdf" if pdf_engine == "pypdf" else "pymupdf")
     budget = max_paper_tokens or (LOCAL_PAPER_TOKENS if choice.provider == "local" else None)
     if budget is not None:
         parsed, _ = fit_paper(parsed, budget, count_tokens)
@@ -348,10 +371,12 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def _register_commands() -> None:
-    from papercoder.commands import evaluate, report
+    from papercoder.commands import doctor, evaluate, ingest, report
 
+    ingest.register(app)
     evaluate.register(app)
     report.register(app)
+    doctor.register(app)
 
 
 _register_commands()

@@ -61,6 +61,7 @@ def load_paper(
     *,
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf",
     keep_references: bool = False,
+    grobid_url: str | None = None,
 ) -> Paper:
     """Read a paper from a file or folder, whatever its format, into a ``Paper``.
 
@@ -69,6 +70,7 @@ def load_paper(
             ``.md``/``.markdown``/``.txt``, s2orc ``.json`` or GROBID TEI ``.xml``.
         pdf_engine: ``pymupdf`` (layout-aware Markdown with tables; AGPL) or ``pypdf`` (plain text; BSD).
         keep_references: keep the bibliography instead of dropping it (it is recorded in ``dropped``).
+        grobid_url: read PDFs through this running GROBID server instead of PyMuPDF/pypdf.
 
     Returns:
         The parsed paper; ``dropped`` lists what was left out on purpose.
@@ -91,7 +93,12 @@ def load_paper(
         if target.stat().st_size == 0:
             raise InputError(f"{target} is empty (0 bytes): download or export the paper again")
     try:
-        paper = _load(target, kind, pdf_engine, keep_references)
+        if kind == "pdf" and grobid_url:
+            from papercoder.paper.grobid import load_via_grobid
+
+            paper = load_via_grobid(target, grobid_url, keep_references=keep_references)
+        else:
+            paper = _load(target, kind, pdf_engine, keep_references)
     except InputError as exc:
         # Messages quote parser errors, which may span lines; the contract is one line.
         if "\n" in str(exc):
@@ -107,11 +114,8 @@ def load_paper(
         # stays chained for debugging.
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         raise InputError(
-            f"cannot read {target} as {kind} ({reason}): "
-            "pass the paper in another format (PDF or LaTeX source)"
+            f"cannot read {target} as {kind} ({reason}): pass the paper in another format (PDF or LaTeX source)"
         ) from exc
     if not paper.abstract.strip() and not any(section.text.strip() for section in paper.sections):
-        raise InputError(
-            f"{target} holds no paper text: check that it is the paper and not an empty template"
-        )
+        raise InputError(f"{target} holds no paper text: check that it is the paper and not an empty template")
     return paper

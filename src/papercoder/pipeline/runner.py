@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
 
 from papercoder import __version__
 from papercoder.errors import InputError, PapercoderError
@@ -57,11 +60,24 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class IngestOptions(BaseModel):
+    """How the paper is read; part of what makes two runs the same run."""
+
+    pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
+    keep_references: bool = False
+    grobid_url: str | None = None
+
+
 def _manifest(
-    run: RunDir, paper_path: Path, choice: ModelChoice, model: ChatModel, options: PipelineOptions
+    run: RunDir,
+    paper_path: Path,
+    choice: ModelChoice,
+    model: ChatModel,
+    options: PipelineOptions,
+    ingest: IngestOptions,
 ) -> Manifest:
     """Load the run's manifest, or start one; stages of a run with other inputs or settings are redone."""
-    settings = options.model_dump(mode="json")
+    settings = {**options.model_dump(mode="json"), "ingest": ingest.model_dump(mode="json")}
     info = ModelInfo(
         name=choice.name,
         provider=choice.provider,
@@ -89,7 +105,7 @@ async def run_pipeline(
     *,
     fresh: bool = False,
     progress: ProgressFn = _silent,
-    pdf_engine: str = "pymupdf",
+    ingest: IngestOptions | None = None,
     budget: Budget | None = None,
 ) -> RunContext:
     """Run every stage for ``paper_path`` into ``out`` and return the finished context.
@@ -102,7 +118,8 @@ async def run_pipeline(
     if not paper_path.exists():
         raise InputError(f"paper not found: {paper_path}; check the path")
     run = _prepare_dir(out, fresh)
-    manifest = _manifest(run, paper_path, choice, model, options)
+    ingest = ingest or IngestOptions()
+    manifest = _manifest(run, paper_path, choice, model, options, ingest)
     ctx = RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
     if choice.demo_warning:
         ctx.warn(choice.demo_warning)
@@ -110,7 +127,7 @@ async def run_pipeline(
         ctx.warn(f"no price known for {choice.name}: --max-cost cannot be enforced; use --max-tokens")
     ctx.save()
     try:
-        _ingest(ctx, paper_path, pdf_engine)
+        _ingest(ctx, paper_path, ingest)
         plan = planning.load(ctx) or await planning.run(ctx)
         analyses = _load_analyses(ctx, plan) or await analysis.run(ctx, plan)
         await coding.run(ctx, plan, analyses)
@@ -124,12 +141,17 @@ async def run_pipeline(
     return ctx
 
 
-def _ingest(ctx: RunContext, paper_path: Path, pdf_engine: str) -> None:
+def _ingest(ctx: RunContext, paper_path: Path, ingest: IngestOptions) -> None:
     clock = StageClock(ctx.manifest.stages["ingest"], ctx.model.name)
     clock.start()
     ctx.progress("ingest", f"reading {paper_path.name}")
     try:
-        paper = load_paper(paper_path, pdf_engine=pdf_engine)  # type: ignore[arg-type]
+        paper = load_paper(
+            paper_path,
+            pdf_engine=ingest.pdf_engine,
+            keep_references=ingest.keep_references,
+            grobid_url=ingest.grobid_url,
+        )
     except PapercoderError as exc:
         clock.finish("failed", str(exc))
         raise
