@@ -139,3 +139,52 @@ def test_help_explains_models_and_exit_codes() -> None:
     assert result.exit_code == 0
     for fragment in ("--model", "--api-key-env", "--reasoning-effort", "--concurrency", "Example"):
         assert fragment in result.output
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_quiet_prints_only_the_result_line(tmp_path: Path) -> None:
+    from tests.scenario import Paper2CodeScript
+
+    with FakeOpenAIServer(Paper2CodeScript()) as server:
+        result = runner.invoke(
+            app,
+            [
+                "run",
+                str(EXAMPLE_PAPER),
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+                "--model",
+                "fake-model",
+                "--base-url",
+                server.base_url,
+            ],
+            env={"OPENAI_API_KEY": TEST_KEY},
+        )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("done 3 files"), result.output
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_progress_and_summary_table(tmp_path: Path) -> None:
+    from tests.scenario import Paper2CodeScript
+
+    with FakeOpenAIServer(Paper2CodeScript()) as server:
+        result = runner.invoke(
+            app,
+            [
+                "run",
+                str(EXAMPLE_PAPER),
+                "--out",
+                str(tmp_path / "run"),
+                "--model",
+                "gpt-4o",
+                "--base-url",
+                server.base_url,
+            ],
+            env={"OPENAI_API_KEY": TEST_KEY},
+        )
+    assert result.exit_code == 0, result.output
+    assert "3/3" in result.output and "4/4" in result.output  # files per stage, planning turns
+    assert "planning" in result.output and "cached" in result.output and "$" in result.output

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from papercoder import __version__
+from papercoder.commands.progress import ProgressView, summary_table
 from papercoder.errors import PapercoderError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
@@ -210,17 +211,9 @@ def _run(args: RunArgs) -> None:
         max_paper_tokens=args.max_paper_tokens,
     )
 
-    def progress(stage: str, message: str) -> None:
-        if quiet or as_json:
-            return
-        if stage == "warning":
-            err.print(f"[yellow]warning:[/] {message}")
-        else:
-            err.print(f"[bold cyan]{stage:>9}[/] {message}")
-
-    budget = None
-    if args.max_cost is not None or args.max_tokens is not None:
-        budget = Budget(choice.name, max_cost_usd=args.max_cost, max_tokens=args.max_tokens)
+    # Always a budget: with no limits it only keeps the running totals the progress display shows.
+    budget = Budget(choice.name, max_cost_usd=args.max_cost, max_tokens=args.max_tokens)
+    view = ProgressView(err, budget, enabled=not (quiet or as_json))
     model_obj = registry.build(choice, timeout_s=args.timeout)
 
     async def go() -> RunContext:
@@ -233,7 +226,7 @@ def _run(args: RunArgs) -> None:
                 model_obj,
                 options,
                 fresh=args.fresh,
-                progress=progress,
+                progress=view,
                 ingest=ingest,
                 budget=budget,
             )
@@ -243,16 +236,23 @@ def _run(args: RunArgs) -> None:
     if args.method != "papercoder":
         _baseline(args, target, model_obj)
         return
-    ctx = asyncio.run(go())
+    with view:
+        try:
+            ctx = asyncio.run(go())
+        finally:
+            view.finish()
     result = summary(ctx)
     if as_json:
         out.print_json(json.dumps(result))
         return
+    if not quiet:
+        err.print(summary_table(ctx.manifest))
     cost = result["cost_usd"]
     cost_text = _usd(float(cost) if isinstance(cost, int | float) else None)
     out.print(
         f"[green]done[/] {len(ctx.manifest.files)} files in {result['repo']} · "
-        f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}"
+        f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}",
+        soft_wrap=True,
     )
 
 

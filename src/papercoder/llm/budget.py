@@ -26,6 +26,11 @@ class Budget:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.priced = price_for(self.model) is not None
+
+    @property
+    def has_limits(self) -> bool:
+        return self.max_cost_usd is not None or self.max_tokens is not None
 
     def check(self, prompt_tokens: int, max_answer_tokens: int | None, step: str) -> None:
         """Raise ``BudgetExceeded`` if a call with this prompt could pass a limit."""

@@ -93,7 +93,7 @@ class CachedModel:
             self.cache.hits += 1
             self._spend(hit)
             return hit
-        if self.budget is not None:
+        if self.budget is not None and self.budget.has_limits:
             prompt = sum(self.inner.count_tokens(m["content"]) for m in messages)
             answer = settings.max_tokens * settings.n if settings.max_tokens else None
             self.budget.check(prompt, answer, settings.step)
