@@ -31,9 +31,7 @@ _MATH_RE = re.compile(
     r"\$\$.*?\$\$|\$[^$]*\$|\\\[.*?\\\]|\\begin\{(equation|align|gather|multline)\*?\}.*?\\end\{\1\*?\}",
     re.DOTALL,
 )
-_DROP_CMD_RE = re.compile(
-    r"\\(cite[a-z]*|ref|eqref|label|includegraphics|url|vspace|hspace)\*?(\[[^\]]*\])*\{[^}]*\}"
-)
+_DROP_CMD_RE = re.compile(r"\\(cite[a-z]*|ref|eqref|label|includegraphics|url|vspace|hspace)\*?(\[[^\]]*\])*\{[^}]*\}")
 _BREAK = " \x00 "
 
 
@@ -75,9 +73,7 @@ def latex_cells(tex: str) -> list[str]:
         spec = read_group(body, 0)
         body = body[spec[1] :] if spec else body
         body = re.sub(r"\\(multicolumn|multirow)\{[^}]*\}\{[^}]*\}|\\vspace\{[^}]*\}", "", body)
-        body = re.sub(
-            r"\\(cite[a-z]*)\{[^}]*\}|\\(rule|specialrule|cmidrule)(\([^)]*\))?(\{[^}]*\})*", "", body
-        )
+        body = re.sub(r"\\(cite[a-z]*)\{[^}]*\}|\\(rule|specialrule|cmidrule)(\([^)]*\))?(\{[^}]*\})*", "", body)
         for row in re.split(r"\\\\", body):
             for cell in row.split("&"):
                 text = re.sub(r"\\(hline|toprule|midrule|bottomrule|textbf|bf|boldmath|cdot|times)", "", cell)
@@ -92,9 +88,7 @@ def markdown_plain(markdown: str) -> str:
     return re.sub(r"\\[a-zA-Z]+", " ", markdown)
 
 
-def evaluate(
-    name: str, markdown: str, reference: set[tuple[str, ...]], cells: list[str]
-) -> tuple[str, float, float]:
+def evaluate(name: str, markdown: str, reference: set[tuple[str, ...]], cells: list[str]) -> tuple[str, float, float]:
     """3-gram recall and table-cell recall of one extraction."""
     plain = markdown_plain(markdown)
     gram_recall = len(reference & trigrams(plain)) / len(reference)
@@ -126,12 +120,8 @@ def main() -> int:
         markdown, warm = timed(pdf, engine)
         speed = f"{pages / warm:.2f} (cold {pages / cold:.2f})"
         rows.append((*evaluate(f"PDF ({engine})", markdown, reference, cells), speed))
-    rows.append(
-        (*evaluate("s2orc JSON", load_paper(folder / "paper.s2orc.json").markdown(), reference, cells), "-")
-    )
-    rows.append(
-        (*evaluate("LaTeX (sanity)", load_paper(folder / "paper.tex").markdown(), reference, cells), "-")
-    )
+    rows.append((*evaluate("s2orc JSON", load_paper(folder / "paper.s2orc.json").markdown(), reference, cells), "-"))
+    rows.append((*evaluate("LaTeX (sanity)", load_paper(folder / "paper.tex").markdown(), reference, cells), "-"))
     print(f"reference: {len(reference)} distinct 3-grams, {len(cells)} table cells, {pages} PDF pages")
     print(f"{'source':<16} {'3-gram recall':>14} {'table-cell recall':>18}  pages/s (warm, cold)")
     for name, gram, cell, speed in rows:

@@ -54,7 +54,11 @@ def test_extract_json_errors_are_specific(text: str, fragment: str) -> None:
 def test_key_spellings_and_aliases() -> None:
     assert canonical("File list") == canonical("file_list") == canonical("fileList") == "filelist"
     data = {"File list": [], "Data structures and interfaces": "x", "Anything UNCLEAR": "", "extra": 1}
-    fields = {"file_list": [], "class_diagram": ["Data structures and interfaces"], "unclear_points": ["anything unclear"]}
+    fields = {
+        "file_list": [],
+        "class_diagram": ["Data structures and interfaces"],
+        "unclear_points": ["anything unclear"],
+    }
     assert normalize_keys(data, fields) == {"file_list": [], "class_diagram": "x", "unclear_points": "", "extra": 1}
 
 

@@ -179,9 +179,7 @@ class FakeOpenAIServer:
     def port(self) -> int:
         """The bound port."""
         if self._httpd is None:
-            raise RuntimeError(
-                "FakeOpenAIServer is not running (use it as a context manager or call start())"
-            )
+            raise RuntimeError("FakeOpenAIServer is not running (use it as a context manager or call start())")
         return int(self._httpd.server_address[1])
 
     @property
@@ -253,9 +251,7 @@ class FakeOpenAIServer:
                 handler.send_json(model_object(name), record)
             else:
                 # The real API's wording for an unknown route.
-                handler.send_error_reply(
-                    ErrorReply(404, f"Invalid URL ({record.method} {record.path})"), record
-                )
+                handler.send_error_reply(ErrorReply(404, f"Invalid URL ({record.method} {record.path})"), record)
         except OSError:
             raise  # the client went away: nothing to answer
         except Exception as exc:

@@ -96,9 +96,7 @@ class ErrorReply:
     param: str | None = None
 
     @classmethod
-    def rate_limit(
-        cls, retry_after_s: float = 1.0, message: str = "Rate limit reached for requests"
-    ) -> ErrorReply:
+    def rate_limit(cls, retry_after_s: float = 1.0, message: str = "Rate limit reached for requests") -> ErrorReply:
         """A 429 like OpenAI's: ``Retry-After`` in whole seconds plus the more precise ``retry-after-ms``.
 
         The SDK prefers ``retry-after-ms``, so a small ``retry_after_s`` keeps retry tests fast.

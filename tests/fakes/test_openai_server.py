@@ -54,9 +54,7 @@ def ask(srv: FakeOpenAIServer, **kwargs: Any) -> ChatCompletion:
         # the HTML test shows, whatever the SDK makes of a broken body).
         return cast(
             ChatCompletion,
-            c.chat.completions.create(
-                model="fake-model", messages=kwargs.pop("messages", MESSAGES), **kwargs
-            ),
+            c.chat.completions.create(model="fake-model", messages=kwargs.pop("messages", MESSAGES), **kwargs),
         )
 
 
@@ -338,9 +336,7 @@ def test_scripted_responder_used_directly() -> None:
         ),
     ],
 )
-def test_invalid_requests_get_the_real_apis_400(
-    body: dict[str, Any], param: str | None, fragment: str
-) -> None:
+def test_invalid_requests_get_the_real_apis_400(body: dict[str, Any], param: str | None, fragment: str) -> None:
     srv = FakeOpenAIServer(ScriptedResponder([]))
     with srv, client(srv) as c, pytest.raises(openai.BadRequestError) as info:
         c.post("/chat/completions", body=body, cast_to=ChatCompletion)

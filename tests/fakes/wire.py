@@ -55,8 +55,7 @@ def validate_chat_request(body: dict[str, Any]) -> ErrorReply | None:
         )
     if not messages:
         return _bad(
-            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
-            "array instead.",
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
             "messages",
             "empty_array",
         )
@@ -96,8 +95,7 @@ def validate_chat_request(body: dict[str, Any]) -> ErrorReply | None:
             )
         if n > MAX_N:
             return _bad(
-                f"Invalid 'n': integer above maximum value. Expected a value <= {MAX_N}, but got {n} "
-                "instead.",
+                f"Invalid 'n': integer above maximum value. Expected a value <= {MAX_N}, but got {n} instead.",
                 "n",
                 "integer_above_max_value",
             )
@@ -106,15 +104,12 @@ def validate_chat_request(body: dict[str, Any]) -> ErrorReply | None:
         side = "above maximum" if temperature > 2 else "below minimum"
         bound = "<= 2" if temperature > 2 else ">= 0"
         return _bad(
-            f"Invalid 'temperature': decimal {side} value. Expected a value {bound}, but got "
-            f"{temperature} instead.",
+            f"Invalid 'temperature': decimal {side} value. Expected a value {bound}, but got {temperature} instead.",
             "temperature",
             f"decimal_{side.replace(' ', '_')}_value",
         )
     if body.get("stream_options") is not None and not body.get("stream"):
-        return _bad(
-            "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
-        )
+        return _bad("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
     return None
 
 
@@ -149,8 +144,7 @@ def _validate_response_format(fmt: object, messages: list[Any]) -> ErrorReply | 
     if kind == "json_object" and "json" not in json.dumps(messages).lower():
         # A real (and surprising) rule of the API.
         return _bad(
-            "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
-            "'json_object'.",
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
             "messages",
         )
     return None
@@ -223,9 +217,7 @@ class PrefixCache:
             self._blocks.setdefault(model, set()).update(chain)
 
 
-def usage_body(
-    prompt_tokens: int, completion_tokens: int, cached_tokens: int, reasoning_tokens: int
-) -> dict[str, Any]:
+def usage_body(prompt_tokens: int, completion_tokens: int, cached_tokens: int, reasoning_tokens: int) -> dict[str, Any]:
     """The ``usage`` object, with the detail fields OpenAI sends."""
     return {
         "prompt_tokens": prompt_tokens,
@@ -328,18 +320,11 @@ def stream_rounds(
         return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish}
 
     rounds = [
-        [
-            chunk_body(head, [choice(i, d[k], None)], None, include_usage)
-            for i, d in enumerate(deltas)
-            if k < len(d)
-        ]
+        [chunk_body(head, [choice(i, d[k], None)], None, include_usage) for i, d in enumerate(deltas) if k < len(d)]
         for k in range(max(len(d) for d in deltas))
     ]
     rounds.append(
-        [
-            chunk_body(head, [choice(i, {}, r.finish_reason)], None, include_usage)
-            for i, r in enumerate(replies)
-        ]
+        [chunk_body(head, [choice(i, {}, r.finish_reason)], None, include_usage) for i, r in enumerate(replies)]
     )
     if include_usage:
         rounds.append([chunk_body(head, [], usage, include_usage)])

@@ -26,9 +26,7 @@ def make_paper() -> Paper:
             Section(title="1 Introduction", text=sentences(10, "Intro"), level=1),
             Section(title="2 Related Work", text=sentences(10, "Related"), level=1),
             Section(title="2.1 Older Work", text=sentences(5, "Older"), level=2),
-            Section(
-                title="3 Method", text=sentences(30, "Method") + "\n\n" + sentences(30, "Detail"), level=1
-            ),
+            Section(title="3 Method", text=sentences(30, "Method") + "\n\n" + sentences(30, "Detail"), level=1),
             Section(title="4 Experiments", text=sentences(20, "Exp"), level=1),
             Section(title="References", text="[1] A. Author. Paper. 2020.\n" * 20, level=1),
             Section(title="Appendix", text="", level=1),
@@ -67,9 +65,7 @@ def test_drop_order_references_then_appendix_then_related_work() -> None:
     fitted, steps = fit_paper(paper, full - references - appendix_b - 1, count=words)
     assert steps[-1].startswith("dropped appendix: A Proofs (")
     titles = [s.title for s in fitted.sections]
-    assert (
-        "Appendix" not in titles and "A Proofs" not in titles
-    )  # the bare heading goes with its last section
+    assert "Appendix" not in titles and "A Proofs" not in titles  # the bare heading goes with its last section
 
     fitted, steps = fit_paper(paper, total(fitted) - 1, count=words)
     assert steps[-1].startswith("dropped related work: 2 Related Work (")
@@ -137,9 +133,7 @@ def test_default_counter_is_tiktoken() -> None:
 
 
 def test_trim_text_boundaries() -> None:
-    text = (
-        "First sentence here. Second sentence here.\n\nThird paragraph starts here and goes on for a while."
-    )
+    text = "First sentence here. Second sentence here.\n\nThird paragraph starts here and goes on for a while."
     assert trim_text(text, 100, words) == text
     assert trim_text(text, 3 + words(TRIM_MARKER), words) == f"First sentence here.\n\n{TRIM_MARKER}"
     long_sentence = "one two three four five six seven eight nine ten eleven twelve"

@@ -72,9 +72,7 @@ def test_not_a_pdf(tmp_path: Path) -> None:
 @pytest.mark.parametrize("engine", ["pymupdf", "pypdf"])
 def test_encrypted_pdf(tiny_pdf: Path, tmp_path: Path, engine: str) -> None:
     target = tmp_path / "locked.pdf"
-    pymupdf.open(tiny_pdf).save(
-        target, encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret"
-    )
+    pymupdf.open(tiny_pdf).save(target, encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")
     refuse(target, "encrypted", "qpdf --decrypt", pdf_engine=engine)
 
 

@@ -188,9 +188,7 @@ def test_tarball_with_symlink_member_is_ignored(tmp_path: Path) -> None:
 
 def test_gzipped_single_file(tmp_path: Path) -> None:
     path = tmp_path / "2101.00002.gz"
-    path.write_bytes(
-        gzip.compress(b"\\documentclass{article}\\begin{document}\\section{Only}Body.\\end{document}")
-    )
+    path.write_bytes(gzip.compress(b"\\documentclass{article}\\begin{document}\\section{Only}Body.\\end{document}"))
     paper = load_paper(path)
     assert [s.title for s in paper.sections] == ["1 Only"]
 

@@ -56,9 +56,7 @@ def _with_margin_numbers(path: Path) -> Path:
         for row in range(20):
             y = 250 + row * 14
             page.insert_text((30, y), f"{index * 20 + row + 1:03d}", fontsize=7)
-            page.insert_text(
-                (72, y), f"Body line {row} on page {index + 1} describes the method here.", fontsize=10
-            )
+            page.insert_text((72, y), f"Body line {row} on page {index + 1} describes the method here.", fontsize=10)
     data = doc.tobytes()
     path.write_bytes(data)
     return path

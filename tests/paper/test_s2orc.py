@@ -37,9 +37,7 @@ def s2orc_doc() -> dict[str, Any]:
                     "text": "EQUATION",
                     "cite_spans": [],
                     "ref_spans": [],
-                    "eq_spans": [
-                        {"start": 0, "end": 8, "text": "EQUATION", "raw_str": "y = Wx + b", "eq_num": "(1)"}
-                    ],
+                    "eq_spans": [{"start": 0, "end": 8, "text": "EQUATION", "raw_str": "y = Wx + b", "eq_num": "(1)"}],
                     "section": "Model",
                     "sec_num": "2.1",
                 },

@@ -59,8 +59,7 @@ def test_tei_paper(tmp_path: Path) -> None:
     ]
     assert paper.sections[0].text == "Graphs are common. See Figure 1."
     assert paper.sections[1].text == (
-        "Each node aggregates.\n\nh_v = sum_u W h_u (1)\n\n"
-        "A paragraph of the previous section without its own head."
+        "Each node aggregates.\n\nh_v = sum_u W h_u (1)\n\nA paragraph of the previous section without its own head."
     )
     assert "Table 1: Results.\n\n| Model | Acc |\n|---|---|\n| GNN | 91.2 |" in paper.sections[2].text
     assert paper.dropped == ["acknowledgements", "bibliography (2 entries)", "authors"]

@@ -148,16 +148,12 @@ class _Fitter:
         for section in sections:
             after = self.count(section.text)
             if after < original[id(section)]:
-                self.steps.append(
-                    f"trimmed section '{section.title}' from {original[id(section)]} to {after} tokens"
-                )
+                self.steps.append(f"trimmed section '{section.title}' from {original[id(section)]} to {after} tokens")
 
     def drop_marker_sections(self) -> None:
         while self.paper.sections and not self.fits():
             title = self.paper.sections[-1].title
-            self.drop(
-                len(self.paper.sections) - 1, len(self.paper.sections), f"section '{title}' (no room left)"
-            )
+            self.drop(len(self.paper.sections) - 1, len(self.paper.sections), f"section '{title}' (no room left)")
 
     def trim_abstract(self) -> None:
         before = self.count(self.paper.abstract)

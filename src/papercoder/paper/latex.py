@@ -65,9 +65,7 @@ def _bibliography(text: str, source: LatexSource, keep: bool, dropped: list[str]
 
         def as_list(match: re.Match[str]) -> str:
             body = re.sub(r"\\bibitem\s*(\[[^\]]*\])?\s*\{[^}]*\}", r"\\item ", match.group(0))
-            body = re.sub(
-                r"\\begin\{thebibliography\}\s*\{[^}]*\}|\\end\{thebibliography\}|\\newblock", " ", body
-            )
+            body = re.sub(r"\\begin\{thebibliography\}\s*\{[^}]*\}|\\end\{thebibliography\}|\\newblock", " ", body)
             return f"\\section*{{References}}\\begin{{itemize}}{body}\\end{{itemize}}"
 
         return _BIBLIOGRAPHY_CMD_RE.sub("", _BIBLIOGRAPHY_ENV_RE.sub(as_list, text))
@@ -94,9 +92,9 @@ def _tidy(text: str) -> str:
 
 def _render(body: str, verbatims: list[str]) -> tuple[str, LatexRenderer]:
     try:
-        nodes = latexwalker.LatexWalker(
-            body, latex_context=walker_context(), tolerant_parsing=True
-        ).get_latex_nodes()[0]
+        nodes = latexwalker.LatexWalker(body, latex_context=walker_context(), tolerant_parsing=True).get_latex_nodes()[
+            0
+        ]
     except (latexwalker.LatexWalkerError, RecursionError) as exc:
         raise InputError(f"cannot parse the LaTeX source ({exc}): pass the PDF instead") from exc
     first = LatexRenderer(verbatims=verbatims)

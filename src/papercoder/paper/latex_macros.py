@@ -194,9 +194,7 @@ def _expand_once(text: str, macros: dict[str, Macro], pattern: re.Pattern[str]) 
         index = match.end()
         args: list[str] = []
         for number in range(macro.nargs):
-            optional = (
-                read_group(text, index, "[", "]") if number == 0 and macro.default is not None else None
-            )
+            optional = read_group(text, index, "[", "]") if number == 0 and macro.default is not None else None
             if optional is not None:
                 arg, index = optional
             elif number == 0 and macro.default is not None:

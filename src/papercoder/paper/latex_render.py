@@ -248,11 +248,7 @@ class LatexRenderer(LatexNodes2Text):  # type: ignore[misc]
     def _list(self, node: Any) -> str:
         items: list[tuple[Any, list[Any]]] = []
         for child in node.nodelist:
-            if (
-                child is not None
-                and child.isNodeType(latexwalker.LatexMacroNode)
-                and child.macroname == "item"
-            ):
+            if child is not None and child.isNodeType(latexwalker.LatexMacroNode) and child.macroname == "item":
                 items.append((child, []))
             elif items:
                 items[-1][1].append(child)
@@ -271,11 +267,7 @@ class LatexRenderer(LatexNodes2Text):  # type: ignore[misc]
     def _table(self, nodes: list[Any]) -> str:
         rows: list[list[list[Any]]] = [[[]]]
         for node in nodes:
-            if (
-                node is not None
-                and node.isNodeType(latexwalker.LatexSpecialsNode)
-                and node.specials_chars == "&"
-            ):
+            if node is not None and node.isNodeType(latexwalker.LatexSpecialsNode) and node.specials_chars == "&":
                 rows[-1].append([])
             elif (
                 node is not None
@@ -294,14 +286,8 @@ class LatexRenderer(LatexNodes2Text):  # type: ignore[misc]
             cells: list[str] = []
             for cell in row:
                 cells.append(str(self.nodelist_to_text(cell)))
-                span = next(
-                    (n for n in cell if n is not None and n.isNodeType(latexwalker.LatexMacroNode)), None
-                )
-                if (
-                    span is not None
-                    and span.macroname == "multicolumn"
-                    and _raw(_arg(span, 0)).strip().isdigit()
-                ):
+                span = next((n for n in cell if n is not None and n.isNodeType(latexwalker.LatexMacroNode)), None)
+                if span is not None and span.macroname == "multicolumn" and _raw(_arg(span, 0)).strip().isdigit():
                     cells.extend([""] * (int(_raw(_arg(span, 0))) - 1))
             table.append(cells)
         markdown = rows_to_markdown(table)

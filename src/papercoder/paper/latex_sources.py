@@ -20,9 +20,7 @@ _TEXT_SUFFIXES = (".tex", ".bbl", ".sty", ".cls", ".def", ".ltx", ".latex")
 _MAX_FILE_BYTES = 20 * 1024 * 1024
 _MAX_TOTAL_BYTES = 200 * 1024 * 1024
 _MAX_DEPTH = 30
-_VERBATIM_RE = re.compile(
-    r"\\begin\{(verbatim\*?|Verbatim|lstlisting|minted|comment)\}.*?\\end\{\1\}", re.DOTALL
-)
+_VERBATIM_RE = re.compile(r"\\begin\{(verbatim\*?|Verbatim|lstlisting|minted|comment)\}.*?\\end\{\1\}", re.DOTALL)
 _COMMENT_RE = re.compile(r"(?<!\\)((?:\\\\)*)%.*")
 _INPUT_RE = re.compile(r"\\(input|include|subfile)\s*(?:\{([^{}]*)\}|\s([^\s{}\\%]+))")
 _IF_RE = re.compile(r"\\(iffalse|if[a-zA-Z@]*|fi)(?![a-zA-Z@])")
@@ -100,9 +98,7 @@ def _read_tarball(path: Path) -> dict[str, str]:
     except tarfile.ReadError:
         return _read_gzipped_single(path)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise InputError(
-            f"{path} is a corrupt or truncated archive ({exc}): download the source again"
-        ) from exc
+        raise InputError(f"{path} is a corrupt or truncated archive ({exc}): download the source again") from exc
     return files
 
 
@@ -112,9 +108,7 @@ def _read_gzipped_single(path: Path) -> dict[str, str]:
         with gzip.open(path, "rb") as handle:
             data = handle.read(_MAX_FILE_BYTES + 1)
     except (OSError, EOFError) as exc:
-        raise InputError(
-            f"{path} is neither a tar archive nor gzipped LaTeX: pass a .tar.gz of the source"
-        ) from exc
+        raise InputError(f"{path} is neither a tar archive nor gzipped LaTeX: pass a .tar.gz of the source") from exc
     if len(data) > _MAX_FILE_BYTES:
         raise InputError(f"{path} holds an oversized LaTeX file (over 20 MB): pass the PDF instead")
     text = read_text(data)
@@ -142,9 +136,7 @@ def _read_folder(root: Path) -> dict[str, str]:
 
 
 def _choose_main(files: dict[str, str], origin: Path) -> str:
-    tex = {
-        name: strip_comments(text) for name, text in files.items() if name.lower().endswith((".tex", ".ltx"))
-    }
+    tex = {name: strip_comments(text) for name, text in files.items() if name.lower().endswith((".tex", ".ltx"))}
     if not tex:
         raise InputError(f"{origin} has no .tex files: pass an arXiv source tarball, a .tex file or the PDF")
     with_class = [name for name, text in tex.items() if "\\documentclass" in text]

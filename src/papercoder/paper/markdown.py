@@ -200,9 +200,7 @@ def build_paper(
         if abstract:
             dropped.append("front matter (authors, affiliations)")
         else:
-            headings.insert(
-                0, Heading(depth=headings[0].depth if headings else 2, title="Front matter", body=front)
-            )
+            headings.insert(0, Heading(depth=headings[0].depth if headings else 2, title="Front matter", body=front))
 
     sections: list[Section] = []
     levels = sec.normalise_levels([h.depth for h in headings])
@@ -257,9 +255,7 @@ def parse_markdown(
     doc = split_headings(text)
     if not doc.headings:
         doc = split_headings(plain_to_markdown(text, first_line_title=True))
-    return build_paper(
-        doc, source_path=source_path, source_format=source_format, keep_references=keep_references
-    )
+    return build_paper(doc, source_path=source_path, source_format=source_format, keep_references=keep_references)
 
 
 def load_markdown(path: Path, *, keep_references: bool = False) -> Paper:

@@ -29,9 +29,7 @@ _OCR_HINT = "no text layer: run OCR first, e.g. `ocrmypdf in.pdf out.pdf`, then 
 _DECRYPT_HINT = "decrypt it first, e.g. `qpdf --decrypt --password=PASSWORD in.pdf out.pdf`"
 _PICTURE_RE = re.compile(r"<!-- Start of picture text -->(.*?)<!-- End of picture text -->", re.DOTALL)
 _OMITTED_RE = re.compile(r"\*\*==> picture \[[^\]]*\] intentionally omitted <==\*\*|!\[[^\]]*\]\([^)]*\)")
-_INLINE_REFERENCES_RE = re.compile(
-    r"(?:^|(?<=\s))\*\*(References|Bibliography|REFERENCES)\*\*\s*(?=\[?\d|- |$)"
-)
+_INLINE_REFERENCES_RE = re.compile(r"(?:^|(?<=\s))\*\*(References|Bibliography|REFERENCES)\*\*\s*(?=\[?\d|- |$)")
 _NUMBER_LINE_RE = re.compile(r"^\s*\d{1,4}\s*$")
 _LEADING_NUMBER_RE = re.compile(r"^\s*(\d{1,4})(?:\s+|$)")
 _FOOTNOTE_START_RE = re.compile(r"^\s*[∗*†‡§¶]")
@@ -40,13 +38,9 @@ _FOOTNOTE_START_RE = re.compile(r"^\s*[∗*†‡§¶]")
 def _check_bytes(path: Path, data: bytes) -> None:
     """Reject files that are not PDFs or that end before the PDF trailer (an interrupted download)."""
     if b"%PDF-" not in data[:1024]:
-        raise InputError(
-            f"{path} is not a PDF (no %PDF- header): pass a real PDF, or rename it to its real type"
-        )
+        raise InputError(f"{path} is not a PDF (no %PDF- header): pass a real PDF, or rename it to its real type")
     if b"%%EOF" not in data[-8192:]:
-        raise InputError(
-            f"{path} is truncated (no %%EOF trailer at the end): download or export the PDF again"
-        )
+        raise InputError(f"{path} is truncated (no %%EOF trailer at the end): download or export the PDF again")
 
 
 def _sensible_title(title: str) -> str:
@@ -114,9 +108,7 @@ def _redact_line_numbers(pymupdf: Any, doc: Any) -> bool:
             redact = True
         if redact:
             removed = True
-            page.apply_redactions(
-                images=pymupdf.PDF_REDACT_IMAGE_NONE, graphics=pymupdf.PDF_REDACT_LINE_ART_NONE
-            )
+            page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_NONE, graphics=pymupdf.PDF_REDACT_LINE_ART_NONE)
     return removed
 
 
@@ -139,11 +131,7 @@ def _restore_hyphens(markdown: str, doc: Any) -> str:
                 breaks.append((token[:-1], following[4].rstrip(".,;:)")))
     for head, tail in breaks:
         joined = head + tail
-        if (
-            counts.get(head.lower(), 0)
-            and counts.get(tail.lower(), 0) > 1
-            and not counts.get(joined.lower(), 0)
-        ):
+        if counts.get(head.lower(), 0) and counts.get(tail.lower(), 0) > 1 and not counts.get(joined.lower(), 0):
             markdown = re.sub(rf"(?<![\w-]){re.escape(joined)}(?!\w)", f"{head}-{tail}", markdown)
     return markdown
 
@@ -182,9 +170,7 @@ def _load_pymupdf(path: Path, data: bytes, keep_references: bool) -> Paper:
                 raise InputError(f"{path} is a corrupt PDF ({exc}): download or export it again") from exc
             if not has_text:
                 if doc.is_repaired:
-                    raise InputError(
-                        f"{path} is a damaged PDF with no readable text: download or export it again"
-                    )
+                    raise InputError(f"{path} is a damaged PDF with no readable text: download or export it again")
                 raise InputError(f"{path} has {_OCR_HINT}")
             metadata_title = _sensible_title((doc.metadata or {}).get("title") or "") or _largest_text(doc[0])
             line_numbers = _redact_line_numbers(pymupdf, doc)
@@ -198,8 +184,7 @@ def _load_pymupdf(path: Path, data: bytes, keep_references: bool) -> Paper:
                 )
             except Exception as exc:  # the layout model can fail on malformed pages in many ways
                 raise InputError(
-                    f"{path}: PyMuPDF layout analysis failed ({type(exc).__name__}: {exc}): "
-                    "retry with the pypdf engine"
+                    f"{path}: PyMuPDF layout analysis failed ({type(exc).__name__}: {exc}): retry with the pypdf engine"
                 ) from exc
             md = _restore_hyphens(str(md), doc)
             pages = doc.page_count

@@ -21,8 +21,7 @@ from papercoder.paper.tables import html_table_to_markdown
 from papercoder.paper.textio import read_text
 
 _NOT_S2ORC = (
-    "is JSON but not an s2orc paper (no body_text paragraphs): "
-    "convert the PDF with s2orc-doc2json or pass the PDF"
+    "is JSON but not an s2orc paper (no body_text paragraphs): convert the PDF with s2orc-doc2json or pass the PDF"
 )
 
 
@@ -38,11 +37,7 @@ def _clean_title(title: str) -> tuple[str, bool]:
     title = " ".join(title.split())
     pieces = [piece for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z])", title) if piece]
     notice = " ".join(pieces[:-1])
-    if (
-        len(pieces) > 1
-        and 1 <= len(pieces[-1].split()) <= 25
-        and (len(title) > 150 or _NOTICE_RE.search(notice))
-    ):
+    if len(pieces) > 1 and 1 <= len(pieces[-1].split()) <= 25 and (len(title) > 150 or _NOTICE_RE.search(notice)):
         return pieces[-1], True
     return title, False
 
@@ -76,11 +71,7 @@ def _entry_text(key: str, entry: dict[str, Any]) -> str:
         # s2orc numbers its TABREFs from 0 in document order and keeps no table number of its own.
         digits = re.sub(r"\D", "", key)
         number = str(entry.get("fig_num") or (int(digits) + 1 if digits else ""))
-        label = (
-            caption
-            if caption.lower().startswith("table")
-            else f"Table {number}: {caption}".replace(" :", ":")
-        )
+        label = caption if caption.lower().startswith("table") else f"Table {number}: {caption}".replace(" :", ":")
         return f"{label}\n\n{table}".strip()
     return caption
 
@@ -139,11 +130,7 @@ def s2orc_to_paper(data: Any, *, source_path: str = "", keep_references: bool = 
             continue
         level = number.count(".") + 1 if re.fullmatch(r"[0-9]+(\.[0-9]+)*", number) else 1
         sections.append(Section(title=heading or "Body", text=text, level=level))
-    rest = [
-        _entry_text(key, entry)
-        for key, entry in entries.items()
-        if key not in placed and isinstance(entry, dict)
-    ]
+    rest = [_entry_text(key, entry) for key, entry in entries.items() if key not in placed and isinstance(entry, dict)]
     if any(rest):
         sections.append(Section(title="Figures and tables", text="\n\n".join(r for r in rest if r), level=1))
     if data.get("authors"):

@@ -14,8 +14,7 @@ APPENDIX_TITLE = "Appendix"
 
 _NUMBER_PREFIX = r"(?:(?:[0-9]+|[IVX]+|[A-Z])(?:\.[0-9]+)*\.?\s+)?"
 _REFERENCES_RE = re.compile(
-    _NUMBER_PREFIX
-    + r"(?:references?|bibliography|works cited|literature cited|reference list|citations)\s*:?\s*$",
+    _NUMBER_PREFIX + r"(?:references?|bibliography|works cited|literature cited|reference list|citations)\s*:?\s*$",
     re.IGNORECASE,
 )
 _ABSTRACT_RE = re.compile(r"(?:[0-9]+\.?\s+)?abstract\s*:?\s*$", re.IGNORECASE)

@@ -23,8 +23,7 @@ def rows_to_markdown(rows: list[list[str]]) -> str:
         return ""
     width = max(len(row) for row in clean)
     lines = [
-        "|" + "|".join(f" {cell} " if cell else " " for cell in row + [""] * (width - len(row))) + "|"
-        for row in clean
+        "|" + "|".join(f" {cell} " if cell else " " for cell in row + [""] * (width - len(row))) + "|" for row in clean
     ]
     lines.insert(1, "|" + "---|" * width)
     return "\n".join(lines)
