@@ -58,6 +58,9 @@ class ProgressView:
         if stage == "warning":
             self.progress.console.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
             return
+        if stage == "report":
+            self.progress.console.print(f"[bold cyan]{stage:>9}[/] {message}", soft_wrap=True)
+            return
         task = self.tasks.get(stage)
         if task is None:
             total = PLANNING_TURNS if stage == "planning" else 1

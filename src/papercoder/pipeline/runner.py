@@ -138,7 +138,21 @@ async def run_pipeline(
         raise
     manifest.status = "done"
     ctx.save()
+    _write_report(ctx)
     return ctx
+
+
+def _write_report(ctx: RunContext) -> None:
+    """The HTML report of the finished run; a report that cannot be written is a warning, not a failed run."""
+    from papercoder.report import write_report
+
+    try:
+        path = write_report(ctx.run.root)
+    except Exception as exc:  # the run itself succeeded: keep it
+        ctx.warn(f"report: could not write report.html ({type(exc).__name__}: {exc})")
+        ctx.save()
+        return
+    ctx.progress("report", f"written to {path}")
 
 
 def _ingest(ctx: RunContext, paper_path: Path, ingest: IngestOptions) -> None:

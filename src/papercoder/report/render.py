@@ -1,0 +1,258 @@
+"""Render a run directory as one self-contained HTML file (``write_report``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from papercoder import __version__
+from papercoder.fsutil import atomic_write_text
+from papercoder.report.chart import render_svg, stage_charts
+from papercoder.report.graph import ImportGraph, import_graph, to_mermaid
+from papercoder.report.load import DebugIteration, FileEntry, JsonDoc, RunData, eval_score, load_run
+from papercoder.report.markup import (
+    Table,
+    as_table,
+    highlight_code,
+    pretty_json,
+    pygments_css,
+    render_markdown,
+    scalars,
+    status_class,
+    tables,
+    text_block,
+)
+from papercoder.run import now_iso
+
+ASSETS = ("mermaid.min.js", "report.js", "report.css")
+_SCRIPT_TAG = re.compile(r"<(/?)script", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A mermaid diagram: the element id, its heading and its source (rendered in the browser)."""
+
+    id: str
+    title: str
+    source: str
+
+
+@dataclass(frozen=True)
+class JsonView:
+    """A JSON artifact ready to show: headline score, scalar fields, tables, and the whole thing pretty-printed."""
+
+    name: str
+    data: object
+    score: float | None
+    fields: list[tuple[str, str]]
+    tables: list[tuple[str, Table]]
+    pretty: Markup
+    unreadable: bool
+
+
+@dataclass(frozen=True)
+class FileView:
+    """One repository file as shown: highlighted code, rendered analysis, the raw coding answer."""
+
+    path: str
+    anchor: str
+    lines: int
+    code: Markup | None
+    note: str | None
+    analysis: Markup
+    answer: Markup | None
+    planned: bool
+
+
+@dataclass(frozen=True)
+class IterationView:
+    """One debug iteration: a one-line summary, its text files highlighted, its JSON files."""
+
+    name: str
+    summary: str
+    texts: list[tuple[str, Markup, str | None]]
+    docs: list[JsonView]
+
+
+def read_asset(name: str) -> str:
+    """A vendored asset's text, refused if it could end an inline ``<script>`` or ``<style>`` early."""
+    text = resources.files("papercoder.report").joinpath("assets", name).read_text(encoding="utf-8")
+    if _SCRIPT_TAG.search(text) or "</style" in text.lower():
+        raise RuntimeError(f"vendored asset {name} holds a script or style tag and cannot be inlined")
+    return text
+
+
+@lru_cache(maxsize=1)
+def _assets() -> dict[str, Markup]:
+    # Checked by read_asset: no "<script", "</script" or "</style" inside, so inlining them raw is safe.
+    return {name: Markup(read_asset(name)) for name in ASSETS}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("papercoder.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = render_markdown
+    env.filters["status_class"] = status_class
+    env.filters["thousands"] = lambda n: f"{int(n):,}" if isinstance(n, int | float) else "—"
+    env.filters["usd"] = lambda v: "unknown" if v is None else f"${float(v):.4f}"
+    return env
+
+
+def _anchor(path: str) -> str:
+    return "file-" + re.sub(r"[^A-Za-z0-9_-]", "-", path)
+
+
+def json_view(doc: JsonDoc) -> JsonView:
+    """A JSON artifact as a view; one that did not parse shows its text."""
+    if doc.data is None:
+        return JsonView(doc.name, None, None, [], [], text_block(doc.raw), unreadable=True)
+    return JsonView(
+        name=doc.name,
+        data=doc.data,
+        score=eval_score(doc.data),
+        fields=scalars(doc.data),
+        tables=[("", top)] if (top := as_table(doc.data)) else [(k, t) for k, t in tables(doc.data) if k != "samples"],
+        pretty=pretty_json(doc.data),
+        unreadable=False,
+    )
+
+
+def _file_view(entry: FileEntry) -> FileView:
+    code = entry.code
+    return FileView(
+        path=entry.path,
+        anchor=_anchor(entry.path),
+        lines=code.text.count("\n") + (1 if code.text and not code.text.endswith("\n") else 0) if code else 0,
+        code=highlight_code(code.text, filename=entry.path) if code and code.text else None,
+        note=code.note if code else None,
+        analysis=render_markdown(entry.analysis),
+        answer=render_markdown(entry.answer) if entry.answer else None,
+        planned=entry.planned,
+    )
+
+
+_EXIT_KEYS = ("exit_code", "returncode", "exit", "rc")
+_COMMAND_KEYS = ("command", "cmd")
+
+
+def _iteration_view(it: DebugIteration) -> IterationView:
+    facts: dict[str, str] = {}
+    for doc in it.docs:
+        if isinstance(doc.data, dict):
+            for key in (*_EXIT_KEYS, *_COMMAND_KEYS):
+                if key in doc.data and doc.data[key] is not None:
+                    facts.setdefault(key, str(doc.data[key]))
+    for text in it.texts:
+        stem = text.name.rsplit(".", 1)[0]
+        if stem in (*_EXIT_KEYS, *_COMMAND_KEYS) and len(text.text) < 300:
+            facts.setdefault(stem, text.text.strip())
+    exit_code = next((facts[k] for k in _EXIT_KEYS if k in facts), None)
+    command = next((facts[k] for k in _COMMAND_KEYS if k in facts), None)
+    summary = " · ".join(p for p in (f"exit {exit_code}" if exit_code else "", command or "") if p)
+    texts = []
+    for t in it.texts:
+        language = "diff" if t.name.endswith((".diff", ".patch")) or "diff" in t.name else None
+        body = highlight_code(t.text, filename=t.name, language=language) if t.text else text_block("(empty)")
+        texts.append((t.name, body, t.note))
+    return IterationView(it.name, summary, texts, [json_view(d) for d in it.docs])
+
+
+def _graph(data: RunData) -> tuple[ImportGraph, Diagram | None]:
+    sources = {f.path: f.code.text for f in data.files if f.code and f.path.endswith(".py")}
+    graph = import_graph(sources)
+    source = to_mermaid(graph)
+    return graph, Diagram("diagram-deps", "File dependencies (imports)", source) if source else None
+
+
+def _text_field(mapping: dict[str, object], key: str) -> str:
+    value = mapping.get(key)
+    if isinstance(value, str):
+        return value
+    return "" if value is None else str(value)
+
+
+def _text_list(value: object) -> list[str]:
+    """A list of texts from a JSON value: a list as is (items as text), one text as a one-item list."""
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else str(v) for v in value]
+    return [value] if isinstance(value, str) and value.strip() else []
+
+
+def _records(value: object) -> list[dict[str, object]]:
+    """The objects of a JSON list (anything else: none)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def build_context(data: RunData) -> dict[str, object]:
+    """Everything the template needs, computed from the loaded run."""
+    m = data.manifest
+    title = _text_field(m.paper, "title") or _text_field(data.paper, "title") or data.root.name
+    diagrams = [
+        Diagram(f"diagram-{key}", heading, source)
+        for key, heading, source in (
+            ("class", "Class diagram", data.class_diagram),
+            ("sequence", "Sequence diagram", data.sequence_diagram),
+        )
+        if source
+    ]
+    graph, graph_diagram = _graph(data)
+    total = m.total_usage()
+    evals = [json_view(d) for d in data.evals]
+    sections = data.paper.get("sections")
+    return {
+        "title": title,
+        "run_name": data.root.resolve().name,
+        "m": m,
+        "paper": data.paper,
+        "paper_md": data.paper_md,
+        "outline": _records(sections),
+        "plan_md": data.plan_md,
+        "approach": _text_field(data.architecture, "implementation_approach"),
+        "arch_unclear": _text_field(data.architecture, "unclear_points"),
+        "diagrams": diagrams,
+        "logic": data.logic,
+        "packages": _text_list(data.logic.get("required_packages")),
+        "tasks": _text_list(data.logic.get("task_list")),
+        "logic_rows": _records(data.logic.get("logic_analysis")),
+        "config_yaml": highlight_code(data.config_yaml, language="yaml") if data.config_yaml else None,
+        "graph": graph,
+        "graph_diagram": graph_diagram,
+        "files": [_file_view(f) for f in data.files],
+        "charts": [(c.title, Markup(render_svg(c))) for c in stage_charts(m.stages)],
+        "total": total,
+        "total_cost": m.total_cost(),
+        "total_wall": sum(r.wall_s for r in m.stages.values()),
+        "checks": json_view(data.checks) if data.checks else None,
+        "debug": [_iteration_view(it) for it in data.debug],
+        "evals": evals,
+        "scores": [(e.name.removesuffix(".json"), e.score) for e in evals if e.score is not None],
+        "css": Markup(pygments_css()),
+        "assets": _assets(),
+        "generated_at": now_iso(),
+        "version": __version__,
+    }
+
+
+def render_report(run_dir: Path) -> str:
+    """The HTML report of ``run_dir`` as a string; ``InputError`` when it is not a run directory."""
+    data = load_run(run_dir)
+    return _environment().get_template("report.html.j2").render(build_context(data))
+
+
+def write_report(run_dir: Path, out: Path | None = None) -> Path:
+    """Write the report of ``run_dir`` to ``out`` (default ``RUN_DIR/report.html``) and return its path."""
+    target = out if out is not None else run_dir / "report.html"
+    atomic_write_text(target, render_report(run_dir))
+    return target
