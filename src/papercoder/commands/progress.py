@@ -42,11 +42,11 @@ class ProgressView:
         self.turns: dict[str, int] = {}
 
     def __enter__(self) -> ProgressView:
-        self.progress.start()
-        return self
+        return self  # the live display starts with the first stage, so an early error prints nothing else
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.progress.stop()
+        if self.tasks:
+            self.progress.stop()
 
     def _spent(self) -> str:
         cost = usd(self.budget.spent_cost_usd) if self.budget.priced else "cost unknown"
@@ -63,6 +63,8 @@ class ProgressView:
             return
         task = self.tasks.get(stage)
         if task is None:
+            if not self.tasks:
+                self.progress.start()
             total = PLANNING_TURNS if stage == "planning" else 1
             task = self.progress.add_task(message, total=total, stage=stage, spent="")
             self.tasks[stage] = task
