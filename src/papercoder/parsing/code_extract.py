@@ -1,116 +1,339 @@
-"""Find the code in a coding answer: the right fenced block, nested fences and cut-off answers included."""
+"""Find the code in a coding answer: the right fenced block, nested fences and cut-off answers included.
+
+Fences follow CommonMark where models do: a block opens with three or more backticks or tildes and an optional
+info string, and closes at a bare fence of the same character that is at least as long. Heuristics cover what
+CommonMark cannot see: a tagged fence inside a block opens a nested example that a later bare fence closes; a bare
+fence indented four or more columns deeper than the opening fence is content; inside a Python block, fences within
+a triple-quoted docstring are content; a Markdown block (```` ```markdown ````) closes at the *last* matching bare
+fence, so a README's own code examples stay inside it (with an even number of such fences they pair up as
+examples and the wrapper is taken as cut off).
+"""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import yaml
 
-_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
-_LANGS = {
-    ".py": {"python", "py", "python3"},
-    ".yaml": {"yaml", "yml"},
-    ".yml": {"yaml", "yml"},
-    ".sh": {"bash", "sh", "shell", "zsh"},
-    ".md": {"markdown", "md"},
-    ".json": {"json"},
-    ".toml": {"toml"},
-    ".txt": {"text", "txt", ""},
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
+_CONTENT = re.compile(r"\[CONTENT\](?P<body>.*?)(?:\[/CONTENT\]|\Z)", re.DOTALL | re.IGNORECASE)
+_FAMILIES: dict[str, set[str]] = {
+    "python": {"python", "py", "python3", "py3", "ipython", "pycon"},
+    "yaml": {"yaml", "yml"},
+    "json": {"json", "jsonc", "json5"},
+    "toml": {"toml"},
+    "ini": {"ini", "cfg", "conf", "config"},
+    "shell": {"bash", "sh", "shell", "zsh", "console", "shellscript"},
+    "markdown": {"markdown", "md"},
+    "text": {"text", "txt", "plaintext", "plain", "requirements", "pip"},
+    "dockerfile": {"dockerfile", "docker"},
+    "makefile": {"makefile", "make"},
 }
-_PROSE = re.compile(r"^(here\b|below\b|sure\b|certainly\b|this\b|the following\b|okay\b|ok\b)", re.IGNORECASE)
+_EXT_FAMILY = {
+    ".py": "python",
+    ".pyi": "python",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".toml": "toml",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".sh": "shell",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+}
+_NAME_FAMILY = {"dockerfile": "dockerfile", "makefile": "makefile"}
+_CHATTER = re.compile(
+    r"^(here(?:'s| is| are)\b|below\b|sure\b|certainly\b|of course\b|okay\b|ok[,.!:]|absolutely\b|"
+    r"the following\b|the (?:complete|full|updated|final) (?:code|file|implementation)\b|"
+    r"this (?:is|file|code|implementation|module|script|config)\b|i(?:'ve| have| will|'ll| hope)\b|"
+    r"let me\b|hope this\b|note:|now\b|that's\b|the code (?:above|below)\b)",
+    re.IGNORECASE,
+)
+_CODE_PUNCT = re.compile(r"[=(){}\[\];]")
+_PY_START = re.compile(
+    r"^(?:import |from |def |class |async |@|#|\"\"\"|'''|if |for |while |try:|with |return |raise |"
+    r"[A-Za-z_][\w.]*\s*(?:=|\(|:\s*\w))"
+)
 
 
 @dataclass(frozen=True)
 class Block:
-    """One fenced block: its language tag, body, and whether its closing fence was found."""
+    """One fenced block.
+
+    Attributes:
+        lang: The language tag, lower-cased (``"python"``, ``""`` when untagged; a file name tag such as
+            ``model.py`` gives its language family).
+        info: The whole info string after the opening fence.
+        body: The text between the fences, the opening fence's indentation removed.
+        closed: Whether a closing fence was found (False: the answer was cut off).
+    """
 
     lang: str
+    info: str
     body: str
     closed: bool
 
 
-def fenced_blocks(text: str) -> list[Block]:
-    """Top-level fenced blocks in order. A block closes only at a fence of the same character and at least the
-    same length with no info string, so a shorter or tagged fence inside it (a nested example) stays in its body."""
+def _family(lang: str) -> str:
+    """The language family of a tag (``py`` → ``python``); unknown tags are their own family."""
+    return next((family for family, tags in _FAMILIES.items() if lang in tags), lang)
+
+
+def _lang_of(info: str) -> str:
+    """The language tag of an info string: ``python``, ``{.python}``, ``python:model.py``, ``model.py``."""
+    token = re.split(r"[\s:{}=,]+", info.strip().strip("{}").lstrip("."), maxsplit=1)[0].lower()
+    if "." in token and not token.startswith("."):
+        suffix = PurePosixPath(token).suffix
+        return _EXT_FAMILY.get(suffix, suffix.lstrip("."))
+    return _family(token)
+
+
+def family_of_path(path: str) -> str:
+    """The language family of a file name (``"python"`` for ``a/b.py``), or ``""`` when unknown.
+
+    Args:
+        path: A file name or path.
+
+    Returns:
+        A family name such as ``"python"``, ``"yaml"``, ``"markdown"``, or ``""``.
+    """
+    pure = PurePosixPath(path)
+    return _EXT_FAMILY.get(pure.suffix.lower(), _NAME_FAMILY.get(pure.name.lower(), ""))
+
+
+def _triple_quote_state(line: str, state: str) -> str:
+    """The open triple-quote delimiter after ``line`` (``""`` when none is open)."""
+    pos = 0
+    while True:
+        if state:
+            end = line.find(state, pos)
+            if end == -1:
+                return state
+            state, pos = "", end + 3
+            continue
+        hits = [(line.find(q, pos), q) for q in ('"""', "'''")]
+        hits = [(i, q) for i, q in hits if i != -1]
+        comment = line.find("#", pos)
+        if not hits or (comment != -1 and comment < min(hits)[0]):
+            return ""
+        start, state = min(hits)
+        pos = start + 3
+
+
+def _close_index(lines: list[str], start: int, fence: str, indent: int, lang: str, python: bool) -> int | None:
+    """The index of the line that closes the block opened at ``start``, or None when the text ends first."""
+    eligible: list[int] = []
+    depth = 0
+    doc = ""
+    pythonish = lang == "python" or (python and not lang)
+    for j in range(start + 1, len(lines)):
+        if pythonish and doc:
+            doc = _triple_quote_state(lines[j], doc)
+            continue
+        found = _FENCE.match(lines[j])
+        if found and found.group("fence")[0] == fence[0] and len(found.group("fence")) >= len(fence):
+            deeper = len(found.group("indent").expandtabs(4)) > indent + 3
+            if found.group("info"):
+                depth += 1
+            elif depth:
+                depth -= 1
+            elif not deeper:
+                if lang != "markdown":
+                    return j
+                eligible.append(j)
+        elif pythonish:
+            doc = _triple_quote_state(lines[j], doc)
+    if len(eligible) % 2 == 0:
+        return None  # none, or bare fences that pair up as a document's own examples: the wrapper was cut off
+    return eligible[-1]
+
+
+def _dedent(line: str, indent: int) -> str:
+    """Remove up to ``indent`` columns of leading spaces (the opening fence's indentation)."""
+    stripped = line.lstrip(" ")
+    return line[min(indent, len(line) - len(stripped)) :]
+
+
+def fenced_blocks(text: str, *, python: bool = False) -> list[Block]:
+    """Split ``text`` into its top-level fenced blocks, in order.
+
+    Args:
+        text: Markdown-ish text with LF line endings.
+        python: Treat untagged blocks as Python (docstring-aware closing).
+
+    Returns:
+        The blocks; a block whose closing fence is missing runs to the end of the text.
+    """
     lines = text.split("\n")
     blocks: list[Block] = []
     i = 0
     while i < len(lines):
-        opened = _OPEN.match(lines[i])
+        opened = _FENCE.match(lines[i])
         if not opened:
             i += 1
             continue
-        fence, lang = opened.group("fence"), opened.group("info").strip().split(" ")[0].lower()
-        body: list[str] = []
-        depth = 0
-        j = i + 1
-        closed = False
-        while j < len(lines):
-            inner = _OPEN.match(lines[j])
-            if inner and inner.group("fence")[0] == fence[0] and len(inner.group("fence")) >= len(fence):
-                if inner.group("info").strip():
-                    depth += 1  # a nested block opens
-                elif depth:
-                    depth -= 1
-                else:
-                    closed = True
-                    break
-            body.append(lines[j])
-            j += 1
-        blocks.append(Block(lang, "\n".join(body), closed))
-        i = j + 1
+        fence, info = opened.group("fence"), opened.group("info")
+        indent = len(opened.group("indent").expandtabs(4))
+        lang = _lang_of(info)
+        end = _close_index(lines, i, fence, indent, lang, python)
+        if end is None and (lang == "python" or (python and not lang)):
+            end = _close_index(lines, i, fence, indent, "text", False)  # a stray triple quote hid the closer
+        stop = len(lines) if end is None else end
+        body = "\n".join(_dedent(line, indent) for line in lines[i + 1 : stop])
+        blocks.append(Block(lang, info, body, end is not None))
+        i = stop + 1
     return blocks
 
 
 def _finish(code: str) -> str:
-    code = code.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    return code + "\n" if code.strip() else ""
+    """Leading blank lines and trailing whitespace dropped, exactly one final newline; ``""`` when empty."""
+    code = re.sub(r"\A(?:[ \t]*\n)+", "", code).rstrip()
+    return code + "\n" if code else ""
+
+
+def _is_chatter(line: str, *, prose: bool = False) -> bool:
+    """Whether a line is the model talking ("Here is the code:", "**model.py**") rather than file content.
+
+    In a prose file (Markdown, text) an ordinary sentence is content, so only the chatter phrases count.
+    """
+    s = line.strip()
+    if not s or line[:1].isspace():
+        return False
+    if re.fullmatch(r"(?:#{1,6}\s*|\*\*|`)?[\w./-]+\.\w+(?:\*\*|`)?:?", s) and not s.startswith("#!"):
+        return bool(re.search(r"\*\*|`|^#|:$", s))
+    if _CODE_PUNCT.search(s):
+        return False
+    sentence = not prose and s[0].isupper() and " " in s and s.endswith((":", ".", "!"))
+    return bool(_CHATTER.match(s)) or sentence
+
+
+def _parses(code: str) -> bool:
+    """Whether ``code`` is valid Python."""
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _looks_like(family: str, text: str) -> bool:
+    """Whether ``text`` plausibly is a file of the given family."""
+    if family == "python":
+        return _parses(text) or bool(_PY_START.match(text.lstrip()))
+    if family == "yaml":
+        try:
+            return isinstance(yaml.safe_load(text), dict)
+        except yaml.YAMLError:
+            return False
+    return bool(text.strip()) and not _is_chatter(text.strip().split("\n")[0], prose=family in ("markdown", "text"))
+
+
+def _strip_prose(text: str, family: str) -> str:
+    """An unfenced answer without its leading and trailing chatter lines, when what is left looks like code."""
+    if family == "python" and _parses(text):
+        return text
+    prose = family in ("markdown", "text")
+    lines = text.strip("\n").split("\n")
+    first = 0
+    while first < min(len(lines) - 1, 6) and (
+        _is_chatter(lines[first], prose=prose) or (first and not lines[first].strip())
+    ):
+        first += 1
+    last = len(lines)
+    while last - 1 > first and (_is_chatter(lines[last - 1], prose=prose) or not lines[last - 1].strip()):
+        last -= 1
+    rest = "\n".join(lines[first:last])
+    if (first or last < len(lines)) and _looks_like(family, rest):
+        return rest
+    return text
+
+
+def _markdown(text: str) -> str:
+    """A Markdown file's text: the body of an outer ```markdown (or leading untagged) fence, else the whole answer."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        opened = _FENCE.match(line)
+        if opened is None:
+            if line.strip() and not _is_chatter(line, prose=True):
+                break
+            continue
+        lang = _lang_of(opened.group("info"))
+        if lang not in ("markdown", ""):
+            break
+        indent = len(opened.group("indent").expandtabs(4))
+        end = _close_index(lines, i, opened.group("fence"), indent, "markdown", False)
+        return "\n".join(_dedent(x, indent) for x in lines[i + 1 : len(lines) if end is None else end])
+    return _strip_prose(text, "markdown")
+
+
+def _content(text: str) -> str:
+    """The inside of a ``[CONTENT]…[/CONTENT]`` wrapper (the longest one), else the text."""
+    bodies = [m.group("body") for m in _CONTENT.finditer(text)]
+    return max(bodies, key=len) if bodies else text
 
 
 def extract_code(text: str, *, filename: str | None = None, language: str | None = None) -> str:
-    """The file's contents from a coding answer.
+    """Read one file's contents out of a coding answer.
 
-    Picks the fenced block whose language fits the file's extension (or ``language``), else the longest one; a
-    cut-off final block is taken to the end of the answer. With no fence, leading prose lines ("Here is …") are
-    dropped. Line endings become LF, with exactly one trailing newline; an empty answer gives "".
+    Picks the fenced block whose info string names ``filename``, else whose language fits the file's extension
+    (or ``language``), else an untagged one, else any; among those the longest. A cut-off final block runs to the
+    end of the answer. A Markdown file takes its outermost fence (or the whole answer when the fences are its own
+    examples). With no fence, leading/trailing chatter lines ("Here is the code:") are dropped when the rest looks
+    like code. ``[CONTENT]`` wrappers are unwrapped.
+
+    Args:
+        text: The model's answer.
+        filename: The file being written; its extension chooses the language.
+        language: A language tag to prefer (``"python"``), when there is no filename.
+
+    Returns:
+        The code with LF line endings and exactly one trailing newline; ``""`` for an empty answer.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    content = re.search(r"\[CONTENT\](.*?)(?:\[/CONTENT\]|\Z)", text, re.DOTALL)
-    if content:
-        text = content.group(1)
+    text = _content(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
     if not text.strip():
         return ""
-    blocks = [b for b in fenced_blocks(text) if b.body.strip()]
-    if blocks:
-        wanted: set[str] = set()
-        if language:
-            wanted.add(language.lower())
-        if filename:
-            wanted |= _LANGS.get(PurePosixPath(filename).suffix.lower(), set())
-        matching = [b for b in blocks if b.lang and b.lang in wanted]
-        pool = matching or blocks
-        return _finish(max(pool, key=lambda b: len(b.body)).body)
-    lines = text.strip("\n").split("\n")
-    while len(lines) > 1 and _PROSE.match(lines[0].strip()) and lines[0].rstrip().endswith((":", ".")):
-        lines.pop(0)
-    return _finish("\n".join(lines))
+    family = _family(language.lower()) if language else family_of_path(filename) if filename else ""
+    if family == "markdown":
+        return _finish(_markdown(text))
+    every = fenced_blocks(text, python=family == "python")
+    blocks = [b for b in every if b.body.strip()]
+    if not blocks:
+        return "" if every else _finish(_strip_prose(text, family))
+    base = PurePosixPath(filename).name if filename else ""
+    named = [b for b in blocks if base and re.search(rf"(?<![\w.-]){re.escape(base)}(?![\w.-])", b.info)]
+    matching = [b for b in blocks if family and b.lang == family]
+    untagged = [b for b in blocks if family and not b.lang]
+    pool = named or matching or untagged or blocks
+    return _finish(max(pool, key=lambda b: len(b.body)).body)
 
 
 def extract_yaml(text: str) -> str:
-    """The YAML of a config answer (fenced or bare), checked to be a mapping.
+    """Read a YAML config answer (fenced or bare) and check that it is a mapping.
+
+    Args:
+        text: The model's answer.
+
+    Returns:
+        The YAML text, LF line endings, one trailing newline.
 
     Raises:
-        ValueError: the text is not YAML, or not a mapping.
+        ValueError: the answer is empty, is not YAML, or is not a mapping; the message says which, and where.
     """
     body = extract_code(text, filename="config.yaml")
+    if not body:
+        raise ValueError("the answer is empty, not a YAML mapping")
     try:
         data = yaml.safe_load(body)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"it is not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None) or "syntax error"
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ValueError(f"it is not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ValueError(f"it is not a YAML mapping (got {type(data).__name__})")
     return body

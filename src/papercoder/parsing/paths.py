@@ -1,4 +1,8 @@
-"""File names from the model, made safe: relative, inside the repository, unique."""
+"""File names from the model, made safe: relative, inside the repository, unique.
+
+Every name the model gives (file lists, task lists, edit blocks) goes through :func:`safe_repo_path` before it is
+joined to a directory, so a plan can never write outside the run's ``repo/`` folder or into ``.git``.
+"""
 
 from __future__ import annotations
 
@@ -6,70 +10,100 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-_BULLET = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)")
-_SOURCE_SUFFIXES = {
-    ".py",
-    ".pyi",
-    ".yaml",
-    ".yml",
-    ".json",
-    ".toml",
-    ".cfg",
-    ".ini",
-    ".txt",
-    ".md",
-    ".rst",
-    ".sh",
-    ".c",
-    ".cpp",
-    ".h",
-    ".cu",
-    ".js",
-    ".ts",
-    ".r",
-    ".jl",
-    ".sql",
-}
-_SOURCE_NAMES = {"Makefile", "Dockerfile", "LICENSE"}
+_BULLET = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|\[[ xX]\]\s+)")
+_WRAPPERS = "`'\"*\u201c\u201d\u2018\u2019"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_ANNOTATED = re.compile(r"^(?P<name>[^\s`*'\"]+\.\w+)[`*'\"]*:?\s+\S.*$")
+_ALLOWED_HIDDEN_DIRS = {".github"}
+MAX_PATH_LENGTH = 255
+
+#: Extensions of the text files papercoder writes: code, configuration, documentation, scripts. Notebooks
+#: (``.ipynb``) are not among them: they are JSON documents a model rarely writes validly, and the pipeline runs
+#: scripts. Data (``.csv``, ``.jsonl``, ``.npy``), weights (``.pt``, ``.ckpt``) and images are not written either.
+SOURCE_SUFFIXES = frozenset(
+    {
+        ".py", ".pyi", ".pyx", ".yaml", ".yml", ".json", ".toml", ".cfg", ".ini", ".txt", ".md", ".rst",
+        ".sh", ".bash", ".c", ".cc", ".cpp", ".h", ".hpp", ".cu", ".cuh", ".js", ".ts", ".r", ".jl", ".sql",
+        ".lua", ".go", ".rs", ".java", ".scala", ".m", ".tex", ".bib", ".j2", ".jinja", ".html", ".css",
+    }
+)  # fmt: skip
+#: File names without a source extension that are still source.
+SOURCE_NAMES = frozenset(
+    {"makefile", "dockerfile", "license", "readme", ".gitignore", ".dockerignore", ".env.example", "manifest.in"}
+)
+
+
+def _clean(name: str) -> str:
+    """The name without surrounding whitespace, quotes, backticks, bold markers, list bullets, a final colon or a
+    description after it."""
+    cleaned = name.strip()
+    for _ in range(3):
+        before = cleaned
+        cleaned = _BULLET.sub("", cleaned).strip().strip(_WRAPPERS).strip()
+        if cleaned.endswith(":") and not _DRIVE.fullmatch(cleaned):
+            cleaned = cleaned[:-1].rstrip()
+        annotated = _ANNOTATED.match(cleaned)
+        if annotated:  # "model.py - the model", "model.py: defines Model", "model.py # entry point"
+            cleaned = annotated.group("name")
+        if cleaned == before:
+            break
+    return cleaned
 
 
 def safe_repo_path(name: str) -> tuple[str | None, str | None]:
-    """Normalise one file name from the model.
+    """Normalise one file name from the model, or refuse it.
 
-    Returns ``(path, None)`` when it was fine, ``(path, warning)`` when it had to be normalised, and
-    ``(None, reason)`` when it is refused (absolute, ``..``, hidden folders such as ``.git``, a directory, empty,
-    control characters, too long).
+    Strips whitespace, quotes, backticks, ``**bold**`` markers, list bullets (``- ``, ``1. ``) and a description
+    after a name with an extension (``model.py - the model``); turns backslashes into ``/``; drops ``./`` and empty
+    components (``a//b.py`` → ``a/b.py``).
+
+    Args:
+        name: A file name as the model wrote it.
+
+    Returns:
+        ``(path, None)`` when the name was fine as given; ``(path, warning)`` when it had to be normalised;
+        ``(None, reason)`` when it is refused: empty, control characters, absolute (``/etc/x``, ``C:\\x``, ``~/x``),
+        a ``..`` component, a directory (ends with ``/``), a hidden folder (``.git/``, ``.venv/``; ``.github/`` is
+        allowed), a file named ``.git``, or longer than 255 characters. Warnings and reasons are one line naming the
+        name.
     """
-    original = name
-    cleaned = _BULLET.sub("", name).strip().strip("`'\"*").strip()
-    cleaned = cleaned.replace("\\", "/")
+    shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
+    cleaned = _clean(name)
     if not cleaned:
-        return None, f"refused file name {original!r}: empty"
-    if any(ord(ch) < 32 for ch in cleaned):
-        return None, f"refused file name {original!r}: control characters"
-    if cleaned.startswith("/") or re.match(r"^[A-Za-z]:", cleaned):
-        return None, f"refused file name {original!r}: absolute path"
-    if cleaned.endswith("/"):
-        return None, f"refused file name {original!r}: a directory, not a file"
-    parts = [p for p in cleaned.split("/") if p not in ("", ".")]
+        return None, f"refused file name {shown}: empty"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
+        return None, f"refused file name {shown}: control characters"
+    slashed = cleaned.replace("\\", "/")
+    if slashed.startswith(("/", "~")) or _DRIVE.match(slashed):
+        return None, f"refused file name {shown}: absolute path, outside the repository"
+    if slashed.endswith("/"):
+        return None, f"refused file name {shown}: a directory, not a file"
+    parts = [p for p in slashed.split("/") if p not in ("", ".")]
     if not parts:
-        return None, f"refused file name {original!r}: empty"
+        return None, f"refused file name {shown}: empty"
     if ".." in parts:
-        return None, f"refused file name {original!r}: '..' leaves the repository"
-    if any(p.startswith(".") and p not in (".gitignore", ".env.example") for p in parts[:-1]) or parts[0] == ".git":
-        return None, f"refused file name {original!r}: hidden folder"
+        return None, f"refused file name {shown}: '..' is not allowed, paths stay inside the repository"
+    if any(p.lower() == ".git" for p in parts):
+        return None, f"refused file name {shown}: inside .git"
+    if any(p.startswith(".") and p.lower() not in _ALLOWED_HIDDEN_DIRS for p in parts[:-1]):
+        return None, f"refused file name {shown}: inside a hidden folder"
     path = "/".join(parts)
-    if len(path) > 255:
-        return None, f"refused file name {original[:40]!r}…: longer than 255 characters"
-    if path != original:
-        return path, f"file name {original!r} normalised to {path!r}"
+    if len(path) > MAX_PATH_LENGTH:
+        return None, f"refused file name {shown}: longer than {MAX_PATH_LENGTH} characters"
+    if path != name:
+        return path, f"file name {shown} normalised to {path!r}"
     return path, None
 
 
 def dedupe_paths(names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Make every name safe and keep each file once (names differing only in case count as one; the first wins).
+    """Make every name safe and keep each file once.
 
-    Returns the kept paths in order and one warning per change.
+    Args:
+        names: File names as the model listed them.
+
+    Returns:
+        The kept paths in their first order, and one warning per change: a refused name, a normalised name, a
+        duplicate (names equal after normalisation, or differing only in case: the first one wins).
     """
     kept: list[str] = []
     seen: dict[str, str] = {}
@@ -79,23 +113,33 @@ def dedupe_paths(names: Sequence[str]) -> tuple[list[str], list[str]]:
         if path is None:
             warnings.append(note or f"refused file name {name!r}")
             continue
-        if note and "normalised" in note and path.lower() not in seen:
-            warnings.append(note)
-        first = seen.get(path.lower())
-        if first is not None:
-            if first != path:
-                warnings.append(f"dropped {path!r}: same name as {first!r} up to case")
-            elif name != path:
-                pass  # "./a.py" after "a.py": the same file named twice
-            else:
-                warnings.append(f"dropped duplicate {path!r}")
-            continue
-        seen[path.lower()] = path
-        kept.append(path)
+        first = seen.get(path.casefold())
+        if first is None:
+            if note:
+                warnings.append(note)
+            seen[path.casefold()] = path
+            kept.append(path)
+        elif first != path:
+            warnings.append(f"dropped {path!r}: same name as {first!r} up to case")
+        elif path != name:
+            warnings.append(f"dropped {name!r}: duplicate of {first!r}")
+        else:
+            warnings.append(f"dropped duplicate {path!r}")
     return kept, warnings
 
 
 def is_source_file(path: str) -> bool:
-    """Whether ``path`` is a text file papercoder writes (code, config, docs), not data, weights or images."""
-    pure = PurePosixPath(path)
-    return pure.suffix.lower() in _SOURCE_SUFFIXES or pure.name in _SOURCE_NAMES
+    """Tell whether ``path`` is a text file papercoder writes, as opposed to data, weights, images or a folder.
+
+    Args:
+        path: A normalised repository path.
+
+    Returns:
+        True for code, configuration, documentation and scripts (see :data:`SOURCE_SUFFIXES` and
+        :data:`SOURCE_NAMES`; ``.ipynb`` is deliberately excluded); False for everything else, directories
+        (a trailing ``/``) included.
+    """
+    if not path.strip() or path.rstrip().endswith(("/", "\\")):
+        return False
+    pure = PurePosixPath(path.strip().replace("\\", "/"))
+    return pure.suffix.lower() in SOURCE_SUFFIXES or pure.name.lower() in SOURCE_NAMES
