@@ -91,6 +91,10 @@ def test_sigkill_then_resume(tmp_path: Path, step: str, clean_run: tuple[dict[st
     assert resumed == clean_requests - (before - 1), (resumed, clean_requests, before)
     assert cached == clean_requests
     assert repo_bytes(out) == clean_repo
+    print(
+        f"killed at {step}: {before - 1} answered before the kill, {resumed} requests on resume, "
+        f"clean run {clean_requests}"
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "done"
     assert sum(s["cached_calls"] for s in manifest["stages"].values()) == before - 1
