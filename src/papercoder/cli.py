@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from papercoder import __version__
-from papercoder.commands.progress import ProgressView, summary_table
+from papercoder.commands.estimate import estimate_command
+from papercoder.commands.progress import ProgressView, summary_table, usd
 from papercoder.errors import PapercoderError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
@@ -139,7 +139,9 @@ def run(
     """
     with errors_to_exit():
         if estimate:
-            _estimate(paper, model, base_url, api_key_env, reasoning_effort, max_paper_tokens, pdf_engine, as_json)
+            estimate_command(
+                paper, model, base_url, api_key_env, reasoning_effort, max_paper_tokens, pdf_engine, as_json
+            )
             return
         _run(
             RunArgs(
@@ -248,7 +250,7 @@ def _run(args: RunArgs) -> None:
     if not quiet:
         err.print(summary_table(ctx.manifest))
     cost = result["cost_usd"]
-    cost_text = _usd(float(cost) if isinstance(cost, int | float) else None)
+    cost_text = usd(float(cost) if isinstance(cost, int | float) else None)
     out.print(
         f"[green]done[/] {len(ctx.manifest.files)} files in {result['repo']} · "
         f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}",
@@ -286,67 +288,6 @@ def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
         out.print_json(json.dumps({"run_dir": str(target), "method": args.method, "files": files}))
     else:
         out.print(f"[green]done[/] {args.method} baseline: {len(files)} files in {target / 'repo'}")
-
-
-def _estimate(
-    paper: Path,
-    model: str | None,
-    base_url: str | None,
-    api_key_env: str | None,
-    reasoning_effort: str | None,
-    max_paper_tokens: int | None,
-    pdf_engine: str,
-    as_json: bool,
-) -> None:
-    from papercoder.paper import load_paper
-    from papercoder.paper.budget import fit_paper
-    from papercoder.paper.tokens import count_tokens
-    from papercoder.pipeline.estimate import TYPICAL_FILES, estimate_run, is_reasoning_model
-    from papercoder.pipeline.runner import LOCAL_LIMITS, LOCAL_PAPER_TOKENS
-
-    choice = registry.resolve(model, base_url, api_key_env)
-    if not paper.exists():
-        raise PapercoderErrorExit(2, f"paper not found: {paper}; check the path")
-    parsed = load_paper(paper, pdf_engine="pypdf" if pdf_engine == "pypdf" else "pymupdf")
-    budget = max_paper_tokens or (LOCAL_PAPER_TOKENS if choice.provider == "local" else None)
-    if budget is not None:
-        parsed, _ = fit_paper(parsed, budget, count_tokens)
-    tokens = count_tokens(parsed.markdown())
-    files = LOCAL_LIMITS.max_files or TYPICAL_FILES if choice.provider == "local" else TYPICAL_FILES
-    rows = estimate_run(tokens, choice.name, files=files, reasoning=is_reasoning_model(choice.name, reasoning_effort))
-    costs = [r.cost_usd for r in rows]
-    total = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
-    if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "model": choice.name,
-                    "paper_tokens": tokens,
-                    "files_assumed": files,
-                    "stages": [r.__dict__ for r in rows],
-                    "cost_usd": total,
-                }
-            )
-        )
-        return
-    table = Table(title=f"Estimate for {paper.name} on {choice.name} ({tokens} paper tokens, {files} files assumed)")
-    for column in ("stage", "calls", "prompt tokens", "completion tokens", "cost"):
-        table.add_column(column, justify="left" if column == "stage" else "right")
-    for r in rows:
-        table.add_row(r.stage, str(r.calls), f"{r.prompt_tokens:,}", f"{r.completion_tokens:,}", _usd(r.cost_usd))
-    table.add_row(
-        "total",
-        str(sum(r.calls for r in rows)),
-        f"{sum(r.prompt_tokens for r in rows):,}",
-        f"{sum(r.completion_tokens for r in rows):,}",
-        _usd(total),
-    )
-    out.print(table)
-    out.print("Estimates assume typical answer lengths; providers' prefix caching lowers the real cost.")
-
-
-def _usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 class PapercoderErrorExit(PapercoderError):
