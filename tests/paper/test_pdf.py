@@ -94,3 +94,20 @@ def test_owner_password_only_pdf_is_readable(tiny_pdf: Path, tmp_path: Path) -> 
     doc.save(target, encryption=pymupdf.PDF_ENCRYPT_AES_128, owner_pw="owner", user_pw="")
     for engine in ENGINES:
         assert load_paper(target, pdf_engine=engine).title == "A Tiny Test Paper"  # type: ignore[arg-type]
+
+
+def test_text_feature_layout_model_is_selected(tmp_path: Path) -> None:
+    """The faster text-feature layout model is installed through PyMuPDF's layout hook (fails loudly if a PyMuPDF
+    release drops the hook, instead of silently going back to the slower model)."""
+    import pymupdf
+
+    from papercoder.paper import load_paper
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "A Small Paper", fontsize=20)
+    page.insert_text((72, 120), "Abstract. We study a method in enough words to form a paragraph of text.")
+    pdf = tmp_path / "small.pdf"
+    doc.save(pdf)
+    load_paper(pdf)
+    assert getattr(pymupdf, "_papercoder_layout", None) == "rf"

@@ -10,6 +10,7 @@ import importlib
 import io
 import itertools
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -150,6 +151,30 @@ def _largest_text(page: Any) -> str:
     return " ".join(text for size, text in spans if size == largest)[:300]
 
 
+def _select_layout_model(pymupdf: Any) -> None:
+    """Use PyMuPDF's text-feature layout model ("rf") instead of its default image+text one.
+
+    On our benchmark paper it is about twice as fast (3.9 vs 1.8–2.5 pages/s on 2 cores) with the same 3-gram and
+    table-cell recall. PyMuPDF selects its model through the ``_get_layout`` hook that ``pymupdf.layout.activate()``
+    installs; when this PyMuPDF has no such hook, or ``PAPERCODER_PDF_LAYOUT=full``, the default model stays.
+    """
+    if getattr(pymupdf, "_papercoder_layout", None) or os.environ.get("PAPERCODER_PDF_LAYOUT") == "full":
+        return
+    try:
+        layout: Any = importlib.import_module("pymupdf.layout")
+        model = layout.DocumentLayoutAnalyzer.get_model(feature_set_name="rf")
+    except Exception:  # a PyMuPDF without this model: keep its default
+        return
+    if not hasattr(pymupdf, "_get_layout"):
+        return
+
+    def _get_layout(*args: Any, **kwargs: Any) -> Any:
+        return model.predict(*args, **kwargs)
+
+    pymupdf._get_layout = _get_layout
+    pymupdf._papercoder_layout = "rf"
+
+
 def _load_pymupdf(path: Path, data: bytes, keep_references: bool) -> Paper:
     # Imported here (and untyped) because pymupdf4llm loads its layout model at import time (about a second).
     pymupdf: Any = importlib.import_module("pymupdf")
@@ -175,6 +200,7 @@ def _load_pymupdf(path: Path, data: bytes, keep_references: bool) -> Paper:
             metadata_title = _sensible_title((doc.metadata or {}).get("title") or "") or _largest_text(doc[0])
             line_numbers = _redact_line_numbers(pymupdf, doc)
             pymupdf4llm: Any = importlib.import_module("pymupdf4llm")
+            _select_layout_model(pymupdf)
 
             # header/footer=False drops running heads and page numbers found by the layout model;
             # use_ocr=False because scans are refused above and the OCR probe prints to stdout.
