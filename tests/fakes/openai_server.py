@@ -224,10 +224,12 @@ class FakeOpenAIServer:
         with self._lock:
             if active:
                 self._connections.add(handler.connection)
+                # A thread stays listed after its connection closes (it is still alive for a moment then), so
+                # stop() joins it; finished ones are pruned here.
+                self._handler_threads = {t for t in self._handler_threads if t.is_alive()}
                 self._handler_threads.add(threading.current_thread())
             else:
                 self._connections.discard(handler.connection)
-                self._handler_threads.discard(threading.current_thread())
 
     def _sleep(self, seconds: float) -> bool:
         """Sleep unless the server stops first; True when the full time passed."""
