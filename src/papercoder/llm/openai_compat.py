@@ -3,15 +3,26 @@
 Transport faults (429 with Retry-After, 5xx, timeouts, dropped connections) are retried by the SDK's own
 backoff. A 200 whose body is not a chat completion (a proxy's HTML page, no choices, an empty answer) is retried
 here with tenacity, since the SDK hands such bodies back as plain text.
+
+Answers are streamed (``stream=True``, the default; ``n > 1`` requests are not): a connection that stalls
+mid-answer is noticed after ``idle_timeout_s`` without data instead of the whole ``timeout_s``, and ``on_token``
+sees the text arrive. The joined answer, its finish reason and usage (``stream_options.include_usage``) are the
+same ``Completion`` a plain request gives. A stream that breaks off (stall, dropped connection, no finish) is
+retried as a whole, like a bad body; a server that rejects streaming is asked without it from then on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai import AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from papercoder.errors import ModelError
@@ -36,6 +47,10 @@ class BadResponseError(Exception):
     """A 200 answer that is not a usable chat completion; retried, then reported."""
 
 
+class StreamBrokenError(BadResponseError):
+    """A streamed answer that stopped before it finished (stall, dropped connection); the call is made again."""
+
+
 def _fold_system(messages: list[Message]) -> list[Message]:
     """Merge system messages into the first user turn, for models that reject the system role."""
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
@@ -58,17 +73,25 @@ def completion_from_response(resp: object) -> Completion:
     reasons: list[str] = [str(c.finish_reason or "") for c in resp.choices]
     if len(texts) == 1 and not texts[0].strip() and reasons[0] != "length":
         raise BadResponseError("the server answered an empty message")
-    usage = Usage()
-    if resp.usage is not None:
-        details = resp.usage.prompt_tokens_details
-        cdetails = resp.usage.completion_tokens_details
-        usage = Usage(
-            prompt_tokens=resp.usage.prompt_tokens,
-            completion_tokens=resp.usage.completion_tokens,
-            cached_tokens=(details.cached_tokens or 0) if details else 0,
-            reasoning_tokens=(cdetails.reasoning_tokens or 0) if cdetails else 0,
-        )
-    return Completion(texts=texts, finish_reasons=reasons, usage=usage, model=resp.model)
+    return Completion(texts=texts, finish_reasons=reasons, usage=_usage(resp.usage), model=resp.model)
+
+
+def _usage(raw: Any) -> Usage:
+    """The SDK's ``CompletionUsage`` (or ``None``) as a ``Usage``."""
+    if raw is None:
+        return Usage()
+    details = raw.prompt_tokens_details
+    cdetails = raw.completion_tokens_details
+    return Usage(
+        prompt_tokens=raw.prompt_tokens or 0,
+        completion_tokens=raw.completion_tokens or 0,
+        cached_tokens=(details.cached_tokens or 0) if details else 0,
+        reasoning_tokens=(cdetails.reasoning_tokens or 0) if cdetails else 0,
+    )
+
+
+TokenCallback = Callable[[str, str], None]
+"""Called as ``on_token(step, text)`` with each piece of a streamed answer as it arrives."""
 
 
 class OpenAICompatModel:
@@ -86,7 +109,13 @@ class OpenAICompatModel:
         context_window: int | None = None,
         structured_output: bool = True,
         bad_body_attempts: int = 4,
+        stream: bool = True,
+        idle_timeout_s: float | None = 60.0,
+        on_token: TokenCallback | None = None,
     ) -> None:
+        """``timeout_s`` bounds each request (a streamed answer included); ``idle_timeout_s`` bounds the silence
+        between two pieces of a streamed answer once its text has started (reasoning models think in silence
+        before their first token, which only ``timeout_s`` bounds); ``None`` leaves only ``timeout_s``."""
         self._model = model
         self._name = name or model
         self._base_url = base_url
@@ -95,6 +124,12 @@ class OpenAICompatModel:
         self._structured = structured_output
         self._fold_system = False
         self._bad_body_attempts = bad_body_attempts
+        self._stream = stream
+        self._stream_usage = True
+        self._timeout_s = timeout_s
+        self._idle_timeout_s = idle_timeout_s
+        self.on_token = on_token
+        self.streamed_pieces = 0  # pieces of streamed text received, over the model's life
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
         )
@@ -113,11 +148,15 @@ class OpenAICompatModel:
     async def aclose(self) -> None:
         await self._client.close()
 
-    def _request(self, messages: list[Message], settings: CallSettings) -> dict[str, Any]:
+    def _request(self, messages: list[Message], settings: CallSettings, stream: bool = False) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self._model,
             "messages": _fold_system(messages) if self._fold_system else list(messages),
         }
+        if stream:
+            kwargs["stream"] = True
+            if self._stream_usage:
+                kwargs["stream_options"] = {"include_usage": True}
         if settings.max_tokens is not None:
             # max_completion_tokens is the current name; reasoning models reject max_tokens.
             kwargs["max_completion_tokens"] = settings.max_tokens
@@ -141,7 +180,10 @@ class OpenAICompatModel:
         return kwargs
 
     async def _once(self, messages: list[Message], settings: CallSettings) -> Completion:
+        streaming = self._stream and settings.n == 1
         try:
+            if streaming:
+                return await self._streamed(messages, settings)
             resp = await self._client.chat.completions.create(**self._request(messages, settings))
         except openai.BadRequestError as exc:
             text = str(exc).lower()
@@ -152,11 +194,92 @@ class OpenAICompatModel:
             if "system" in text and "role" in text and not self._fold_system:
                 self._fold_system = True
                 return await self._once(messages, settings)
+            # A server that does not stream, or does not report usage in streams: ask the plain way from now on.
+            if streaming and "stream_options" in text and self._stream_usage:
+                self._stream_usage = False
+                return await self._once(messages, settings)
+            if streaming and "stream" in text:
+                self._stream = False
+                return await self._once(messages, settings)
             raise
         except ValueError as exc:
             # The SDK raises a bare JSONDecodeError for a truncated or empty JSON body, and does not retry it.
             raise BadResponseError(f"the server answered a body that is not valid JSON ({exc})") from None
         return completion_from_response(resp)
+
+    async def _streamed(self, messages: list[Message], settings: CallSettings) -> Completion:
+        stream = await self._client.chat.completions.create(**self._request(messages, settings, stream=True))
+        try:
+            if "text/event-stream" not in stream.response.headers.get("content-type", ""):
+                return await self._plain_body(stream)
+            async with asyncio.timeout(self._timeout_s):
+                return await self._collect(stream, settings)
+        except TimeoutError:
+            raise StreamBrokenError(f"the streamed answer was not finished after {self._timeout_s:g} s") from None
+        except openai.APIStatusError:
+            raise
+        except openai.APIError as exc:  # the connection failed or timed out mid-stream, or an error event came
+            raise StreamBrokenError(f"the answer stream broke off ({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:  # an event whose data is not JSON
+            raise StreamBrokenError(f"the answer stream sent an event that is not JSON ({exc})") from None
+        finally:
+            await stream.close()
+
+    async def _collect(self, stream: AsyncStream[ChatCompletionChunk], settings: CallSettings) -> Completion:
+        """Join a streamed answer's pieces; the silence between pieces is bounded once the text has started."""
+        parts: list[str] = []
+        reason = ""
+        usage: Any = None
+        model = ""
+        while True:
+            try:
+                if parts and self._idle_timeout_s is not None:
+                    async with asyncio.timeout(self._idle_timeout_s):
+                        chunk = await stream.__anext__()
+                else:
+                    chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise StreamBrokenError(
+                    f"the answer stream stalled: no data for {self._idle_timeout_s:g} s mid-answer"
+                ) from None
+            model = chunk.model or model
+            usage = chunk.usage or usage
+            for choice in chunk.choices or []:
+                if choice.index != 0:
+                    continue
+                if piece := (choice.delta.content if choice.delta else None):
+                    parts.append(piece)
+                    self.streamed_pieces += 1
+                    if self.on_token is not None:
+                        self.on_token(settings.step, piece)
+                reason = str(choice.finish_reason or reason)
+        if not reason:
+            raise StreamBrokenError("the answer stream ended before the answer finished")
+        text = "".join(parts)
+        if not text.strip() and reason != "length":
+            raise BadResponseError("the server answered an empty message")
+        if usage is None:
+            # The server ignored include_usage: count the rest of the run's calls the plain way.
+            self._stream = False
+        return Completion(texts=[text], finish_reasons=[reason], usage=_usage(usage), model=model)
+
+    async def _plain_body(self, stream: AsyncStream[ChatCompletionChunk]) -> Completion:
+        """A 200 that is not an event stream: a whole chat completion (the server ignores ``stream``) or junk."""
+        raw = await stream.response.aread()
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            if "json" in stream.response.headers.get("content-type", ""):
+                raise BadResponseError(f"the server answered a body that is not valid JSON ({exc})") from None
+            return completion_from_response(raw.decode("utf-8", errors="replace"))
+        try:
+            done = completion_from_response(ChatCompletion.model_validate(data))
+        except ValidationError:
+            return completion_from_response(str(data))
+        self._stream = False
+        return done
 
     async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
         where = f"step '{settings.step}'" if settings.step else "a model call"
