@@ -144,3 +144,19 @@ def test_attention_paper_formats(tmp_path: Path, server: FakeOpenAIServer, atten
     assert sorted(p.name for p in (out / "repo").iterdir()) == sorted([*FILES, "config.yaml", "requirements.txt"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "done" and manifest["paper"]["title"]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_dag_coding_order_from_the_cli(tmp_path: Path, server: FakeOpenAIServer, script: Paper2CodeScript) -> None:
+    out = tmp_path / "run"
+    code, output = run_cli(server, EXAMPLE_PAPER, out, "--coding-order", "dag", "--json")
+    assert code == 0, output
+    for path in FILES:
+        assert (out / "repo" / path).read_text() == CODE[path]
+    dag = json.loads((out / "coding/dag.json").read_text())
+    # model.py imports utils; main.py imports model and utils: utils first, main last.
+    assert dag["depends_on"]["model.py"] == ["utils.py"]
+    assert dag["context"]["main.py"] == ["utils.py", "model.py"]
+    assert json.loads((out / "manifest.json").read_text())["settings"]["coding_order"] == "dag"
+    code, output = run_cli(server, EXAMPLE_PAPER, tmp_path / "bad", "--coding-order", "random")
+    assert code == 2 and "--coding-order random: use sequential or dag" in output

@@ -95,7 +95,17 @@ def run(
     base_url: BaseUrlOpt = None,
     api_key_env: KeyEnvOpt = None,
     reasoning_effort: EffortOpt = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Parallel analysis calls.")] = 4,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Parallel analysis calls (and coding calls with dag order).")
+    ] = 4,
+    coding_order: Annotated[
+        str,
+        typer.Option(
+            "--coding-order",
+            help="sequential (the paper's method: task order, each file sees every earlier file) or dag (a file is "
+            "coded once the files it depends on are written, seeing only those).",
+        ),
+    ] = "sequential",
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
@@ -152,6 +162,7 @@ def run(
                 api_key_env=api_key_env,
                 reasoning_effort=reasoning_effort,
                 concurrency=concurrency,
+                coding_order=coding_order,
                 temperature=temperature,
                 max_paper_tokens=max_paper_tokens,
                 pdf_engine=pdf_engine,
@@ -191,6 +202,7 @@ class RunArgs:
     method: str = "papercoder"
     keep_references: bool = False
     grobid_url: str | None = None
+    coding_order: str = "sequential"
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -205,9 +217,13 @@ def _run(args: RunArgs) -> None:
     ingest = args.ingest()
     if args.method not in ("papercoder", "paper", "abstract"):
         raise PapercoderErrorExit(2, f"--method {args.method}: use papercoder, paper or abstract")
+    if args.coding_order not in ("sequential", "dag"):
+        raise PapercoderErrorExit(2, f"--coding-order {args.coding_order}: use sequential or dag")
+    order: Literal["sequential", "dag"] = "dag" if args.coding_order == "dag" else "sequential"
     target = args.out_dir or Path("runs") / paper.stem
     options = PipelineOptions(
         concurrency=args.concurrency,
+        coding_order=order,
         reasoning_effort=args.reasoning_effort.lower() if args.reasoning_effort else None,
         temperature=args.temperature,
         max_paper_tokens=args.max_paper_tokens,

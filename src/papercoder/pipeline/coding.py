@@ -1,7 +1,14 @@
-"""Stage 3, coding: one file at a time in task order, each call seeing the code already written."""
+"""Stage 3, coding: one call per file, each seeing code already written.
+
+``sequential`` (the paper's method): one file at a time in task order, each call seeing every file written before
+it. ``dag``: a file is coded as soon as the files it depends on are written, several at once (bounded by
+``--concurrency``), each call seeing only its dependencies, transitively (``pipeline/dag.py``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import PurePosixPath
 
 import yaml
@@ -9,6 +16,7 @@ import yaml
 from papercoder.llm.base import Message
 from papercoder.parsing.code_extract import extract_code
 from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.dag import CodingGraph, build_graph, python_imports
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
@@ -56,32 +64,104 @@ def write_repo_extras(ctx: RunContext, planning: PlanningResult) -> None:
 
 
 async def run(ctx: RunContext, planning: PlanningResult, analyses: dict[str, str]) -> dict[str, str]:
-    """Write every planned file into ``repo/`` in task order; returns path → code."""
+    """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order."""
     clock = StageClock(ctx.manifest.stages["coding"], ctx.model.name)
     clock.start()
     ctx.save()
-    written: list[tuple[str, str]] = []
     try:
         write_repo_extras(ctx, planning)
-        for index, path in enumerate(planning.files, start=1):
-            ctx.progress("coding", f"{index}/{len(planning.files)} {path}")
-            messages = coding_messages(ctx, planning, path, analyses.get(path, ""), written)
-            text = await _answer_in_full(ctx, clock, messages, path)
-            ctx.run.write(artifact(path), text)
-            code = extract_code(text, filename=path)
-            if not code.strip():
-                ctx.warn(f"coding {path}: the model answered no code; the file is empty")
-            if PurePosixPath(path).suffix in (".yaml", ".yml"):
-                _check_yaml(ctx, path, code)
-            ctx.run.write(f"repo/{path}", code)
-            written.append((path, code))
+        if ctx.options.coding_order == "dag":
+            written = await _run_dag(ctx, clock, planning, analyses)
+        else:
+            written = await _run_sequential(ctx, clock, planning, analyses)
     except Exception as exc:
         clock.finish("failed", str(exc))
         ctx.save()
         raise
     clock.finish("done")
     ctx.save()
-    return dict(written)
+    return {path: written[path] for path in planning.files}
+
+
+async def _run_sequential(
+    ctx: RunContext, clock: StageClock, planning: PlanningResult, analyses: dict[str, str]
+) -> dict[str, str]:
+    written: dict[str, str] = {}
+    for index, path in enumerate(planning.files, start=1):
+        ctx.progress("coding", f"{index}/{len(planning.files)} {path}")
+        written[path] = await code_file(ctx, clock, planning, path, analyses.get(path, ""), list(written.items()))
+    return written
+
+
+async def _run_dag(
+    ctx: RunContext, clock: StageClock, planning: PlanningResult, analyses: dict[str, str]
+) -> dict[str, str]:
+    """Start each file once its dependencies are written, ready files in task order, at most ``--concurrency``
+    at once. The context of a file depends only on its ancestors' code, so it is the same whatever order the calls
+    finish in."""
+    graph = build_graph(planning.files, planning.architecture, planning.logic)
+    for note in graph.notes:
+        ctx.warn(f"coding order: {note}")
+    written: dict[str, str] = {}
+    imports: dict[str, frozenset[str] | None] = {}
+    contexts: dict[str, list[str]] = {}
+    pending = list(graph.order)
+    running: dict[asyncio.Task[str], str] = {}
+    limit = max(1, ctx.options.concurrency)
+    try:
+        while pending or running:
+            for path in [p for p in pending if all(d in written for d in graph.deps[p])][: limit - len(running)]:
+                pending.remove(path)
+                contexts[path] = graph.context_for(path, imports)
+                ctx.progress("coding", f"{len(contexts)}/{len(graph.order)} {path}")
+                context = [(f, written[f]) for f in contexts[path]]
+                job = code_file(ctx, clock, planning, path, analyses.get(path, ""), context)
+                running[asyncio.create_task(job, name=f"coding/{path}")] = path
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                path = running.pop(task)
+                written[path] = task.result()  # a failed file stops the stage (the finally cancels the rest)
+                imports[path] = python_imports(path, written[path], planning.files)
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    ctx.run.write("coding/dag.json", _graph_record(graph, contexts, imports))
+    return written
+
+
+def _graph_record(graph: CodingGraph, contexts: dict[str, list[str]], imports: dict[str, frozenset[str] | None]) -> str:
+    """``coding/dag.json``: the predicted dependencies, the context each file was coded with, its real imports."""
+    record = {
+        "order": list(graph.order),
+        "levels": graph.levels(),
+        "depends_on": {p: list(graph.deps[p]) for p in graph.order},
+        "context": {p: contexts.get(p, []) for p in graph.order},
+        "imports": {p: sorted(v) if (v := imports.get(p)) is not None else None for p in graph.order},
+        "notes": list(graph.notes),
+    }
+    return json.dumps(record, indent=2) + "\n"
+
+
+async def code_file(
+    ctx: RunContext,
+    clock: StageClock,
+    planning: PlanningResult,
+    path: str,
+    analysis: str,
+    context: list[tuple[str, str]],
+) -> str:
+    """Code one file with ``context`` (path, code) attached: ``coding/<path>.md`` and ``repo/<path>``; its code."""
+    messages = coding_messages(ctx, planning, path, analysis, context)
+    text = await _answer_in_full(ctx, clock, messages, path)
+    ctx.run.write(artifact(path), text)
+    code = extract_code(text, filename=path)
+    if not code.strip():
+        ctx.warn(f"coding {path}: the model answered no code; the file is empty")
+    if PurePosixPath(path).suffix in (".yaml", ".yml"):
+        _check_yaml(ctx, path, code)
+    ctx.run.write(f"repo/{path}", code)
+    return code
 
 
 async def _answer_in_full(ctx: RunContext, clock: StageClock, messages: list[Message], path: str) -> str:

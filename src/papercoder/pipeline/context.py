@@ -30,7 +30,9 @@ class PipelineOptions(BaseModel):
     concurrency: int = 4
     reasoning_effort: str | None = None
     temperature: float | None = None
-    coding_order: Literal["sequential"] = "sequential"
+    # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
+    # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``).
+    coding_order: Literal["sequential", "dag"] = "sequential"
     limits: AnswerLimits = AnswerLimits()
     compact: bool = False  # shorter instructions and bounded JSON for small local models
     max_paper_tokens: int | None = None
