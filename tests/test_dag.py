@@ -16,6 +16,7 @@ from papercoder.llm.openai_compat import OpenAICompatModel
 from papercoder.llm.registry import ModelChoice
 from papercoder.pipeline import PipelineOptions, run_pipeline
 from papercoder.pipeline.dag import build_graph, module_names, python_imports
+from papercoder.pipeline.interfaces import interface
 from papercoder.pipeline.schemas import ArchitectureDesign, FileLogic, LogicDesign
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply
@@ -71,13 +72,17 @@ def script(files: list[str], logic: dict[str, str], code: dict[str, str], diagra
 
 
 def run(
-    responder: Any, out: Path, order: Literal["sequential", "dag"], concurrency: int = 1
+    responder: Any,
+    out: Path,
+    order: Literal["sequential", "dag"],
+    concurrency: int = 1,
+    dep_context: Literal["interface", "full"] = "interface",
 ) -> tuple[dict[str, Any], list[RecordedRequest]]:
     """Run the pipeline against the fake server; the manifest and the coding requests, in arrival order."""
     with FakeOpenAIServer(responder) as server:
         choice = ModelChoice("compat", "fake-model", "fake-model", server.base_url, None)
         model = OpenAICompatModel("fake-model", base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-        options = PipelineOptions(coding_order=order, concurrency=concurrency)
+        options = PipelineOptions(coding_order=order, concurrency=concurrency, dep_context=dep_context)
 
         async def go() -> None:
             try:
@@ -116,9 +121,11 @@ def test_dag_order_and_contexts_at_the_server(tmp_path: Path) -> None:
         "main.py",
     ]
     assert {step_file(r): attached(r) for r in coding} == DAG_CONTEXT
-    for request in coding:  # the code attached is the code written, in full
+    for request in coding:  # the code attached is the interface of the code written, never its bodies
         for path in attached(request):
-            assert CODE[path].strip() in request.messages[-1]["content"]
+            assert interface(path, CODE[path]).strip() in request.messages[-1]["content"]
+        assert "as their interfaces" in request.messages[-1]["content"] or not attached(request)
+    assert "return yaml.safe_load" not in "".join(r.messages[-1]["content"] for r in coding)
     # The same conversation prefix as the sequential order, and the same artifacts.
     assert manifest["status"] == "done" and manifest["files"] == FILES and manifest["warnings"] == []
     assert manifest["settings"]["coding_order"] == "dag"
@@ -279,3 +286,13 @@ def test_module_names_skip_src_and_ambiguous_short_names() -> None:
     assert names["pkg.utils"] == "src/pkg/utils.py" and names["tools.utils"] == "tools/utils.py"
     assert names["pkg"] == "src/pkg/__init__.py" and names["main"] == "main.py"
     assert "utils" not in names  # two files could be meant
+
+
+def test_dag_full_dependency_context_attaches_whole_files(tmp_path: Path) -> None:
+    manifest, coding = run(script(FILES, LOGIC, CODE), tmp_path / "full", "dag", dep_context="full")
+    assert {step_file(r): attached(r) for r in coding} == DAG_CONTEXT
+    for request in coding:
+        for path in attached(request):
+            assert CODE[path].strip() in request.messages[-1]["content"]
+        assert "as their interfaces" not in request.messages[-1]["content"]
+    assert manifest["settings"]["dep_context"] == "full"

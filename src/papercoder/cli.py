@@ -106,6 +106,14 @@ def run(
             "coded once the files it depends on are written, seeing only those).",
         ),
     ] = "sequential",
+    dep_context: Annotated[
+        str,
+        typer.Option(
+            "--dep-context",
+            help="With --coding-order dag: attach each dependency's interface (signatures, docstrings, attributes; "
+            "fewer tokens) or its full code.",
+        ),
+    ] = "interface",
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
@@ -163,6 +171,7 @@ def run(
                 reasoning_effort=reasoning_effort,
                 concurrency=concurrency,
                 coding_order=coding_order,
+                dep_context=dep_context,
                 temperature=temperature,
                 max_paper_tokens=max_paper_tokens,
                 pdf_engine=pdf_engine,
@@ -203,6 +212,7 @@ class RunArgs:
     keep_references: bool = False
     grobid_url: str | None = None
     coding_order: str = "sequential"
+    dep_context: str = "interface"
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -220,10 +230,14 @@ def _run(args: RunArgs) -> None:
     if args.coding_order not in ("sequential", "dag"):
         raise PapercoderErrorExit(2, f"--coding-order {args.coding_order}: use sequential or dag")
     order: Literal["sequential", "dag"] = "dag" if args.coding_order == "dag" else "sequential"
+    if args.dep_context not in ("interface", "full"):
+        raise PapercoderErrorExit(2, f"--dep-context {args.dep_context}: use interface or full")
+    dep_context: Literal["interface", "full"] = "full" if args.dep_context == "full" else "interface"
     target = args.out_dir or Path("runs") / paper.stem
     options = PipelineOptions(
         concurrency=args.concurrency,
         coding_order=order,
+        dep_context=dep_context,
         reasoning_effort=args.reasoning_effort.lower() if args.reasoning_effort else None,
         temperature=args.temperature,
         max_paper_tokens=args.max_paper_tokens,

@@ -2,7 +2,8 @@
 
 ``sequential`` (the paper's method): one file at a time in task order, each call seeing every file written before
 it. ``dag``: a file is coded as soon as the files it depends on are written, several at once (bounded by
-``--concurrency``), each call seeing only its dependencies, transitively (``pipeline/dag.py``).
+``--concurrency``), each call seeing only its dependencies, transitively (``pipeline/dag.py``), as their
+interfaces (``pipeline/interfaces.py``) or, with ``dep_context="full"``, their whole code.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from papercoder.llm.base import Message
 from papercoder.parsing.code_extract import extract_code
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.dag import CodingGraph, build_graph, python_imports
+from papercoder.pipeline.interfaces import interface
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
@@ -34,8 +36,9 @@ def coding_messages(
     records which): a small local model cannot read them all, and a truncated prompt would fail outright.
     """
     kept = list(written)
+    interfaces = ctx.options.coding_order == "dag" and ctx.options.dep_context == "interface"
     while True:
-        turn = render("coding/file.j2", file=path, analysis=analysis, written=kept)
+        turn = render("coding/file.j2", file=path, analysis=analysis, written=kept, interfaces=interfaces)
         messages: list[Message] = [*planning.trajectory, {"role": "user", "content": turn}]
         window = ctx.model.context_window
         if window is None or not kept:
@@ -114,7 +117,8 @@ async def _run_dag(
                 pending.remove(path)
                 contexts[path] = graph.context_for(path, imports)
                 ctx.progress("coding", f"{len(contexts)}/{len(graph.order)} {path}")
-                context = [(f, written[f]) for f in contexts[path]]
+                view = interface if ctx.options.dep_context == "interface" else _whole
+                context = [(f, view(f, written[f])) for f in contexts[path]]
                 job = code_file(ctx, clock, planning, path, analyses.get(path, ""), context)
                 running[asyncio.create_task(job, name=f"coding/{path}")] = path
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -128,6 +132,10 @@ async def _run_dag(
         await asyncio.gather(*running, return_exceptions=True)
     ctx.run.write("coding/dag.json", _graph_record(graph, contexts, imports))
     return written
+
+
+def _whole(path: str, code: str) -> str:
+    return code
 
 
 def _graph_record(graph: CodingGraph, contexts: dict[str, list[str]], imports: dict[str, frozenset[str] | None]) -> str:

@@ -20,6 +20,7 @@ class AnswerLimits(BaseModel):
     config: int | None = None
     analysis: int | None = None
     code: int | None = None
+    script: int | None = None  # reproduce.sh
     max_files: int | None = None
     max_string: int | None = None
 
@@ -33,6 +34,9 @@ class PipelineOptions(BaseModel):
     # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
     # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``).
     coding_order: Literal["sequential", "dag"] = "sequential"
+    # With dag order, how the dependencies are attached: their interface (signatures, docstrings, attributes:
+    # ``pipeline/interfaces.py``) or their full code. The sequential order always attaches full code.
+    dep_context: Literal["interface", "full"] = "interface"
     limits: AnswerLimits = AnswerLimits()
     compact: bool = False  # shorter instructions and bounded JSON for small local models
     max_paper_tokens: int | None = None
