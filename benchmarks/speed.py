@@ -81,6 +81,9 @@ def prerequisites(order: str, dag: dict[str, list[str]]) -> dict[str, list[str]]
     for i, path in enumerate(FILES):
         before = dag[path] if order == "dag" else FILES[i - 1 : i]
         needs[f"coding/{path}"] = analyses + [f"coding/{d}" for d in before]
+    # After coding: the repair round (only when the checks find something), then reproduce.sh.
+    needs["repair/checks"] = [f"coding/{f}" for f in FILES]
+    needs["repo/reproduce"] = ["repair/checks"]
     return needs
 
 
@@ -90,7 +93,8 @@ def critical_path(durations: dict[str, float], needs: dict[str, list[str]]) -> f
 
     def end(step: str) -> float:
         if step not in finish:
-            finish[step] = durations[step] + max((end(n) for n in needs[step]), default=0.0)
+            # A step the run did not make (no repair round) takes no time but keeps the order.
+            finish[step] = durations.get(step, 0.0) + max((end(n) for n in needs[step]), default=0.0)
         return finish[step]
 
     return max(end(step) for step in needs)

@@ -44,6 +44,9 @@ OUTPUT_TOKENS: dict[str, int] = {
     "coding/trainer.py": 5574,
     "coding/evaluation.py": 10334,
     "coding/main.py": 3486,
+    # Not in the original: papercoder's reproduce.sh call after coding (and a repair call, if checks find anything).
+    "repo/reproduce": 900,
+    "repair/checks": 600,
 }
 # Visible tokens of each answer (the rest of the output is reasoning); about 4 characters a token.
 CODE_TOKENS = {
@@ -140,6 +143,15 @@ def logic_design() -> dict[str, object]:
 CONFIG_YAML = "".join(f"{section}:\n  width: {i * 64}\n  rate: 0.{i}\n" for i, section in enumerate(_WORDS[:20]))
 
 
+REPRODUCE = """```bash
+#!/usr/bin/env bash
+set -euo pipefail
+python -m venv .venv && . .venv/bin/activate
+pip install -r requirements.txt
+python main.py --config config.yaml ${SMOKE:+--smoke}
+```"""
+
+
 def visible_answer(step: str) -> str:
     """The text of an answer, as a capable model formats it."""
     if step == "planning/plan":
@@ -152,6 +164,10 @@ def visible_answer(step: str) -> str:
         return "```yaml\n" + CONFIG_YAML + "```"
     if step.startswith("analysis/"):
         return f"## {step}\n" + prose(ANALYSIS_TOKENS, len(step))
+    if step == "repo/reproduce":
+        return REPRODUCE
+    if step == "repair/checks":
+        return "No edits are needed."
     if step.startswith("coding/"):
         path = step.removeprefix("coding/")
         return f"```python\n{fake_code(path)}```"
