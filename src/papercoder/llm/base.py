@@ -98,3 +98,27 @@ class ChatModel(Protocol):
     async def aclose(self) -> None:
         """Release connections or model memory."""
         ...
+
+
+class ModelWrapper:
+    """A ``ChatModel`` around another one: everything but ``complete`` is the inner model's."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def context_window(self) -> int | None:
+        return self.inner.context_window
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
+        return await self.inner.complete(messages, settings)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

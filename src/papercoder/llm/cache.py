@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from papercoder.fsutil import atomic_write_json
-from papercoder.llm.base import CallSettings, ChatModel, Completion, Message
+from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
 from papercoder.llm.budget import Budget
 from papercoder.llm.pricing import cost_usd
 
@@ -64,24 +64,13 @@ class CallCache:
         self.path(key).unlink(missing_ok=True)
 
 
-class CachedModel:
+class CachedModel(ModelWrapper):
     """Wrap a ``ChatModel`` so every call goes through a ``CallCache`` (and, when given, a ``Budget``)."""
 
     def __init__(self, inner: ChatModel, cache: CallCache, budget: Budget | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
         self.budget = budget
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int | None:
-        return self.inner.context_window
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def key(self, messages: list[Message], settings: CallSettings) -> str:
         return cache_key(self.inner.name, messages, settings)
@@ -106,6 +95,3 @@ class CachedModel:
     def _spend(self, done: Completion) -> None:
         if self.budget is not None:
             self.budget.spend(done.usage, cost_usd(self.inner.name, done.usage))
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
