@@ -188,3 +188,12 @@ def test_progress_and_summary_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3/3" in result.output and "4/4" in result.output  # files per stage, planning turns
     assert "planning" in result.output and "cached" in result.output and "$" in result.output
+
+
+def test_error_text_is_printed_literally_not_as_markup(tmp_path: Path) -> None:
+    missing = tmp_path / "paper[local][bold].md"
+    result = runner.invoke(app, ["ingest", str(missing)])
+    assert result.exit_code == 2
+    assert "paper[local][bold].md" in result.output
+    result = runner.invoke(app, ["--help"])
+    assert "papercoder[local]" in result.output

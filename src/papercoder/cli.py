@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from papercoder import __version__
 from papercoder.commands.estimate import estimate_command
@@ -36,7 +37,7 @@ app = typer.Typer(
         "Paper2Code method: planning, analysis, then coding one file at a time.\n\n"
         "Example: papercoder run examples/tiny_paper.md --out runs/tiny\n\n"
         "Models: with nothing configured the embedded demo model local/smollm2 runs on your CPU (install "
-        "'papercoder[local]'). For real results set OPENAI_API_KEY and pass --model openai/gpt-4.1, or point "
+        "'papercoder\\[local]'). For real results set OPENAI_API_KEY and pass --model openai/gpt-4.1, or point "
         "--base-url at any OpenAI-compatible server (vLLM, Ollama, OpenRouter, ...).\n\n" + EXIT_CODES
     ),
     no_args_is_help=True,
@@ -317,7 +318,7 @@ def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
     if args.as_json:
         out.print_json(json.dumps({"run_dir": str(target), "method": args.method, "files": files}))
     else:
-        out.print(f"[green]done[/] {args.method} baseline: {len(files)} files in {target / 'repo'}")
+        out.print(f"[green]done[/] {args.method} baseline: {len(files)} files in {escape(str(target / 'repo'))}")
 
 
 class PapercoderErrorExit(PapercoderError):
@@ -334,7 +335,7 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except PapercoderError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/] the run dir keeps what was done; run the same command to resume")

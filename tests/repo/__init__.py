@@ -1,0 +1,1 @@
+"""Tests of papercoder.repo: static checks, sandbox, repository files, edits on disk."""
