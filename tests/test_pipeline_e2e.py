@@ -30,11 +30,17 @@ def test_example_paper_end_to_end(tmp_path: Path, server: FakeOpenAIServer, scri
 
     repo = out / "repo"
     written = sorted(str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file())
-    assert written == sorted([*FILES, "config.yaml", "requirements.txt"])
+    assert written == sorted([*FILES, "config.yaml", "requirements.txt", "reproduce.sh"])
     for path in FILES:
         assert (repo / path).read_text() == CODE[path]
     assert (repo / "config.yaml").read_text() == CONFIG
     assert (repo / "requirements.txt").read_text() == "numpy>=1.24\npyyaml>=6\n"
+    script_text = (repo / "reproduce.sh").read_text()
+    assert script_text.startswith("#!/usr/bin/env bash\n") and "python main.py" in script_text
+    assert "PAPERCODER_SMOKE=1" in script_text and (repo / "reproduce.sh").stat().st_mode & 0o100
+    # The static checks found nothing in the scenario's repository: checks.json says so, and no repair call.
+    checks = json.loads((out / "checks.json").read_text())
+    assert checks["passed"] is True and checks["findings"] == [] and checks["repair"] is None
 
     # Every artifact of the run-dir layout.
     for rel in [
@@ -49,6 +55,8 @@ def test_example_paper_end_to_end(tmp_path: Path, server: FakeOpenAIServer, scri
         "planning/trajectory.json",
         *[f"analysis/{f}.md" for f in FILES],
         *[f"coding/{f}.md" for f in FILES],
+        "coding/reproduce.sh.md",
+        "checks.json",
     ]:
         assert (out / rel).is_file(), rel
     assert "Temperature-Scaled Prototype Networks" in (out / "paper/paper.md").read_text()
@@ -61,18 +69,20 @@ def test_example_paper_end_to_end(tmp_path: Path, server: FakeOpenAIServer, scri
     assert manifest["files"] == FILES
     assert manifest["model"]["name"] == "fake-model"
     assert manifest["model"]["api_key_env"] == "OPENAI_API_KEY"
-    for stage in ("ingest", "planning", "analysis", "coding"):
+    for stage in ("ingest", "planning", "analysis", "coding", "checks", "reproduce"):
         assert manifest["stages"][stage]["status"] == "done", stage
     assert manifest["stages"]["planning"]["calls"] == 4
     assert manifest["stages"]["analysis"]["calls"] == 3
     assert manifest["stages"]["coding"]["calls"] == 3
+    assert manifest["stages"]["checks"]["calls"] == 0  # nothing found, nothing asked
+    assert manifest["stages"]["reproduce"]["calls"] == 1
     assert manifest["stages"]["coding"]["usage"]["prompt_tokens"] > 0
     assert manifest["stages"]["coding"]["cost_usd"] is None  # unknown model: cost unknown, not a crash
 
-    # Order: four planning turns, then the analyses (any order), then coding in task order.
+    # Order: four planning turns, the analyses (any order), coding in task order, then reproduce.sh.
     assert script.steps[:4] == ["planning/plan", "planning/architecture", "planning/logic", "planning/config"]
     assert sorted(script.steps[4:7]) == sorted(f"analysis/{f}" for f in FILES)
-    assert script.steps[7:] == [f"coding/{f}" for f in FILES]
+    assert script.steps[7:] == [*[f"coding/{f}" for f in FILES], "repo/reproduce"]
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -129,7 +139,7 @@ def test_json_summary(tmp_path: Path, server: FakeOpenAIServer) -> None:
     code, output = run_cli(server, EXAMPLE_PAPER, tmp_path / "run", "--json")
     assert code == 0, output
     data = json.loads(output)
-    assert data["status"] == "done" and data["files"] == FILES and data["calls"] == 10
+    assert data["status"] == "done" and data["files"] == FILES and data["calls"] == 11
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -141,7 +151,8 @@ def test_attention_paper_formats(tmp_path: Path, server: FakeOpenAIServer, atten
     seen = (out / "paper/paper.md").read_text()
     assert "Attention Is All You Need" in seen
     assert "Scaled Dot-Product Attention" in seen
-    assert sorted(p.name for p in (out / "repo").iterdir()) == sorted([*FILES, "config.yaml", "requirements.txt"])
+    names = sorted(p.name for p in (out / "repo").iterdir())
+    assert names == sorted([*FILES, "config.yaml", "requirements.txt", "reproduce.sh"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "done" and manifest["paper"]["title"]
 

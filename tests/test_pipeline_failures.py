@@ -97,6 +97,7 @@ def test_unsafe_file_names_stay_inside_the_repo(tmp_path: Path) -> None:
         "config.yaml",
         "main.py",
         "model.py",
+        "reproduce.sh",
         "requirements.txt",
         "utils.py",
     ]

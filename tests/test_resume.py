@@ -121,12 +121,12 @@ def test_token_budget_stops_with_exit_3_and_resumes(tmp_path: Path, server: Fake
     assert result.exit_code == 3, result.output
     assert "--max-tokens 9000" in result.output and "re-run" in result.output
     made = len(server.requests)
-    assert 0 < made < 10
+    assert 0 < made < 11
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "max-tokens" in manifest["error"]
     result = runner.invoke(app, cli_args(server, out), env={"OPENAI_API_KEY": TEST_KEY})
     assert result.exit_code == 0, result.output
-    assert len(server.requests) == 10  # the calls made under the budget were not paid twice
+    assert len(server.requests) == 11  # the calls made under the budget were not paid twice
 
 
 @pytest.mark.usefixtures("clean_env")

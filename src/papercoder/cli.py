@@ -23,6 +23,8 @@ from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.pipeline import PipelineOptions, run_pipeline, summary
 from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.debugging import DebugOptions, DebugResult
+from papercoder.pipeline.debugging import run as debug_run
 from papercoder.pipeline.runner import IngestOptions
 
 EXIT_CODES = (
@@ -149,6 +151,12 @@ def run(
     estimate: Annotated[
         bool, typer.Option("--estimate", help="Print the expected calls, tokens and cost; call no model.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Then run the repository and fix it until it runs, as `papercoder debug RUN_DIR` does."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
@@ -185,6 +193,7 @@ def run(
                 method=method,
                 keep_references=keep_references,
                 grobid_url=grobid_url,
+                debug=debug,
             )
         )
 
@@ -214,6 +223,7 @@ class RunArgs:
     grobid_url: str | None = None
     coding_order: str = "sequential"
     dep_context: str = "interface"
+    debug: bool = False
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -249,10 +259,10 @@ def _run(args: RunArgs) -> None:
     view = ProgressView(err, budget, enabled=not (quiet or as_json))
     model_obj = registry.build(choice, timeout_s=args.timeout)
 
-    async def go() -> RunContext:
+    async def go() -> tuple[RunContext, DebugResult | None]:
         # One event loop for the whole run, and the client closed inside it.
         try:
-            return await run_pipeline(
+            ctx = await run_pipeline(
                 paper,
                 target,
                 choice,
@@ -263,6 +273,7 @@ def _run(args: RunArgs) -> None:
                 ingest=ingest,
                 budget=budget,
             )
+            return ctx, (await debug_run(ctx, DebugOptions()) if args.debug else None)
         finally:
             await model_obj.aclose()
 
@@ -271,12 +282,14 @@ def _run(args: RunArgs) -> None:
         return
     with view:
         try:
-            ctx = asyncio.run(go())
+            ctx, debugged = asyncio.run(go())
         finally:
             view.finish()
     result = summary(ctx)
     if as_json:
-        out.print_json(json.dumps(result))
+        out.print_json(json.dumps({**result, "debug": debugged.record()} if debugged else result))
+        if debugged:
+            finish_debug(debugged, out, quiet=True)
         return
     if not quiet:
         err.print(summary_table(ctx.manifest))
@@ -287,6 +300,8 @@ def _run(args: RunArgs) -> None:
         f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}",
         soft_wrap=True,
     )
+    if debugged:
+        finish_debug(debugged, out, quiet=False)
 
 
 def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
@@ -329,6 +344,13 @@ class PapercoderErrorExit(PapercoderError):
         self.exit_code = code
 
 
+def finish_debug(outcome: DebugResult, console: Console, *, quiet: bool) -> None:
+    """The debug loop's closing line (unless ``quiet``); exit code 1 when it did not converge."""
+    from papercoder.commands.debug import finish
+
+    finish(outcome, console, as_json=False, quiet=quiet)
+
+
 @contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Turn library errors into one line on stderr and their documented exit code; never a traceback."""
@@ -343,9 +365,10 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def _register_commands() -> None:
-    from papercoder.commands import doctor, evaluate, ingest, report
+    from papercoder.commands import debug, doctor, evaluate, ingest, report
 
     ingest.register(app)
+    debug.register(app)
     evaluate.register(app)
     report.register(app)
     doctor.register(app)

@@ -11,11 +11,12 @@ import pytest
 from papercoder.errors import InputError
 from papercoder.evaluation.bench import discover, parse_methods, parse_modes
 from papercoder.paper.tokens import count_tokens
+from papercoder.parsing.code_extract import extract_code
 from tests.conftest import TEST_KEY
 from tests.evaluation.helpers import judge_json
 from tests.evaluation.test_cli import make_app, runner
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply
-from tests.scenario import CODE, CONFIG, Paper2CodeScript
+from tests.scenario import CODE, CONFIG, REPRODUCE, Paper2CodeScript
 
 PAPERS = {"iclr/alpha.md": "Alpha", "iclr/beta.md": "Beta", "icml/gamma.md": "Gamma"}
 MARKERS = {
@@ -137,12 +138,13 @@ def test_bench_table(tmp_path: Path) -> None:
     assert cell("papercoder", "icml", "ref-based") == ("", "", "0", "0", "1")
     assert cell("oracle", "iclr", "ref-based") == ("", "", "0", "0", "2")
 
-    # Statistics: the pipeline's three files and config.yaml; the baselines' single main.py.
-    expected_tokens = sum(count_tokens(c) for c in CODE.values()) + count_tokens(CONFIG)
+    # Statistics: the pipeline's three files, reproduce.sh and config.yaml; the baselines' single main.py.
+    script = extract_code(REPRODUCE, filename="reproduce.sh")
+    expected_tokens = sum(count_tokens(c) for c in CODE.values()) + count_tokens(CONFIG) + count_tokens(script)
     papercoder = rows[("papercoder", "iclr", "ref-free")]
     assert (float(papercoder["tokens"]), float(papercoder["files"]), float(papercoder["functions"])) == (
         expected_tokens,
-        3.0,
+        4.0,
         3.0,
     )
     abstract = rows[("abstract", "iclr", "ref-free")]

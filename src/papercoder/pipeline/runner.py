@@ -1,4 +1,5 @@
-"""The whole run: ingest → planning → analysis → coding, into one run directory, resumable."""
+"""The whole run: ingest → planning → analysis → coding → checks and repair → reproduce.sh, into one run directory,
+resumable. Nothing generated is executed here (that is ``pipeline/debugging.py``, on request only)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from papercoder.llm.pricing import price_for
 from papercoder.llm.registry import ModelChoice
 from papercoder.paper import load_paper
 from papercoder.paper.budget import fit_paper
-from papercoder.pipeline import analysis, coding, planning
+from papercoder.pipeline import analysis, coding, planning, repairing, reproduce
 from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent
 from papercoder.run import Manifest, ModelInfo, RunDir, StageClock, now_iso
 
 # Output limits and bounded JSON that let a 135M model with an 8k window finish every step.
-LOCAL_LIMITS = AnswerLimits(plan=320, json_step=600, config=200, analysis=256, code=640, max_files=3, max_string=300)
+LOCAL_LIMITS = AnswerLimits(
+    plan=320, json_step=600, config=200, analysis=256, code=640, script=200, max_files=3, max_string=300
+)
 LOCAL_PAPER_TOKENS = 2000
 
 
@@ -131,6 +134,8 @@ async def run_pipeline(
         plan = planning.load(ctx) or await planning.run(ctx)
         analyses = _load_analyses(ctx, plan) or await analysis.run(ctx, plan)
         await coding.run(ctx, plan, analyses)
+        await repairing.run(ctx, plan.files)
+        await reproduce.run(ctx, plan.files)
     except PapercoderError as exc:
         manifest.status = "failed"
         manifest.error = str(exc)

@@ -1,0 +1,243 @@
+"""The debug loop: run the repository, show the model the failure, apply its edits, run again (``debug/``).
+
+The only stage that executes generated code, and only when asked (``papercoder debug`` or ``run --debug``). Each
+run is a subprocess in ``repo/`` with a timeout that kills its whole process group, an environment without
+credentials (``papercoder.repo.sandbox``) and ``PAPERCODER_SMOKE=1``, optionally inside its own virtual environment
+(``RUN_DIR/venv``). A failed run gives the model the error's tail and the files it involves (step
+``debug/iter-NN``); its SEARCH/REPLACE edits are applied and the command runs again, until it exits 0 or the fix
+rounds are spent. ``debug/iter-NN/`` keeps each run (``result.json``, ``output.txt``) and each fix (``answer.md``,
+``fix.diff``); ``debug/summary.json`` the outcome and the paper's metric, lines modified over total lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from papercoder.errors import InputError, PapercoderError
+from papercoder.llm.base import ChatModel
+from papercoder.llm.budget import Budget
+from papercoder.llm.cache import CachedModel, CallCache
+from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
+from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
+from papercoder.repo.sandbox import SMOKE_ENV, Execution, execute, prepare_venv, scrubbed_env, tail, venv_env
+from papercoder.run import RunDir, StageClock, StageRecord
+
+PROMPT_RESERVE = 1500  # tokens of the debug prompt besides the files
+INSTALL_TIMEOUT = 1800.0
+
+
+class DebugNotConverged(PapercoderError):
+    """The command still fails after every fix round (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class DebugOptions:
+    """What ``papercoder debug`` runs and for how long.
+
+    Attributes:
+        command: The shell command, run in ``repo/``; None means ``python ENTRY`` for the repository's entry point.
+        max_iters: Fix rounds (model calls) at most; the command runs once more after the last one.
+        timeout: Seconds one run may take before its process group is killed.
+        venv: Run inside ``RUN_DIR/venv`` with ``requirements.txt`` installed (re-installed when it changes).
+    """
+
+    command: str | None = None
+    max_iters: int = 3
+    timeout: float = 600.0
+    venv: bool = False
+
+
+@dataclass(frozen=True)
+class DebugResult:
+    """The outcome: whether the command ended with exit 0, how many runs and fix rounds it took, and the lines the
+    fixes modified out of the repository's lines before debugging."""
+
+    converged: bool
+    command: str
+    runs: int
+    fixes: int
+    exit_code: int
+    timed_out: bool
+    modified_lines: int
+    total_lines: int
+    log_dir: str
+
+    @property
+    def modified_ratio(self) -> float:
+        return self.modified_lines / self.total_lines if self.total_lines else 0.0
+
+    def record(self) -> dict[str, Any]:
+        return {**asdict(self), "modified_ratio": round(self.modified_ratio, 6)}
+
+
+def open_run(
+    root: Path, model: ChatModel, *, progress: ProgressFn = _silent, budget: Budget | None = None
+) -> RunContext:
+    """A context on an existing run directory (its manifest, its options, its call cache) for ``model``.
+
+    Raises:
+        InputError: ``root`` is not a run directory or has no ``repo/``.
+    """
+    run = RunDir(root)
+    manifest = run.load_manifest()
+    if manifest is None:
+        raise InputError(f"not a papercoder run directory (no readable manifest.json): {root}")
+    if not run.repo.is_dir():
+        raise InputError(f"{root} has no repo/ folder to debug; run `papercoder run` first")
+    known = {k: v for k, v in manifest.settings.items() if k in PipelineOptions.model_fields}
+    try:
+        options = PipelineOptions.model_validate(known)
+    except ValueError:
+        options = PipelineOptions()
+    return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
+
+
+def default_command(ctx: RunContext) -> str:
+    """``python ENTRY`` for the repository's entry point; InputError when there is none."""
+    entry = entry_point(snapshot(ctx.run.repo), ctx.manifest.files)
+    if entry is None:
+        raise InputError(f'{ctx.run.repo} has no Python entry point to run; pass --cmd "..."')
+    return f"python {entry}"
+
+
+def involved(output: str, ctx: RunContext, files: dict[str, str], command: str) -> list[str]:
+    """Files to show for a failure: those the error names (innermost frame first), the files the command names, the
+    entry point, config.yaml and requirements.txt, then the other Python files in task order."""
+    named = list(reversed(files_in_error(output, ctx.run.repo, files)))
+    in_command = [p for p in files if p in command.split()]
+    entry = entry_point(files, ctx.manifest.files)
+    rest = [p for p in [*ctx.manifest.files, *sorted(files)] if p.endswith(".py")]
+    wanted = [*named, *in_command, *([entry] if entry else []), "config.yaml", "requirements.txt", *rest]
+    return [p for p in dict.fromkeys(wanted) if p in files]
+
+
+def _write(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def _result(execution: Execution, n: int) -> dict[str, Any]:
+    return {
+        "iteration": n,
+        "command": execution.command,
+        "exit_code": execution.exit_code,
+        "timed_out": execution.timed_out,
+        "seconds": execution.seconds,
+        "fix": None,
+    }
+
+
+class _Runner:
+    """Runs the command, in the venv when asked, re-installing the requirements when they change."""
+
+    def __init__(self, ctx: RunContext, options: DebugOptions, log: Path) -> None:
+        self.ctx, self.options, self.log = ctx, options, log
+        self.env = scrubbed_env(smoke=True)
+        self.installed: str | None = None
+
+    def _venv(self) -> dict[str, str]:
+        venv = self.ctx.run.root / "venv"
+        wanted = self.ctx.run.repo / "requirements.txt"
+        requirements = wanted.read_text(encoding="utf-8", errors="replace") if wanted.is_file() else ""
+        if self.installed != requirements:
+            self.ctx.progress("debug", f"installing requirements.txt into {venv}")
+            limit = max(INSTALL_TIMEOUT, self.options.timeout)
+            install = prepare_venv(venv, self.ctx.run.repo, self.env, timeout=limit)
+            self.installed = requirements  # a failed install is not retried until requirements.txt changes
+            if install is not None:
+                report = f"$ {install.command}\nexit {install.exit_code}\n{tail(install.output, 200)}\n"
+                _write(self.log, "install.txt", report)
+                if not install.ok:
+                    where = self.log / "install.txt"
+                    self.ctx.warn(f"debug: installing requirements.txt failed (exit {install.exit_code}); see {where}")
+        return venv_env(venv, self.env)
+
+    async def __call__(self, command: str) -> Execution:
+        env = self._venv() if self.options.venv else self.env
+        return await asyncio.to_thread(execute, command, self.ctx.run.repo, timeout=self.options.timeout, env=env)
+
+
+async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
+    """Run and fix until the command exits 0 or ``options.max_iters`` fix rounds are spent; never raises for a
+    command that keeps failing (see :class:`DebugResult`; the CLI turns that into exit code 1)."""
+    command = options.command or default_command(ctx)
+    log = ctx.run.root / "debug"
+    if log.is_dir():
+        shutil.rmtree(log)  # the log is of this debug session
+    clock = StageClock(ctx.manifest.stages.setdefault("debug", StageRecord()), ctx.model.name)
+    clock.start()
+    ctx.save()
+    original = snapshot(ctx.run.repo)
+    runner = _Runner(ctx, options, log)
+    feedback, fixes, execution = "", 0, None
+    try:
+        for n in range(1, options.max_iters + 2):
+            folder = log / f"iter-{n:02d}"
+            ctx.progress("debug", f"run {n}: {command}")
+            execution = await runner(command)
+            result = _result(execution, n)
+            _write(folder, "output.txt", tail(execution.output, 200, 20_000) + "\n")
+            _write(folder, "result.json", json.dumps(result, indent=2) + "\n")
+            if execution.ok or n > options.max_iters:
+                break
+            ctx.progress("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
+            files = snapshot(ctx.run.repo)
+            wanted = involved(execution.output, ctx, files, command)
+            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
+            done = await fix_round(
+                ctx,
+                clock,
+                f"debug/iter-{n:02d}",
+                "debug/iteration.j2",
+                shown,
+                command=command,
+                exit_code=execution.exit_code,
+                timed_out=execution.timed_out,
+                timeout=f"{options.timeout:g}",
+                output=tail(execution.output),
+                feedback=feedback,
+                smoke_env=SMOKE_ENV,
+            )
+            fixes += 1
+            feedback = done.feedback
+            _write(folder, "answer.md", done.answer)
+            _write(folder, "fix.diff", done.diff)
+            result["fix"] = done.record()
+            _write(folder, "result.json", json.dumps(result, indent=2) + "\n")
+            ctx.save()
+    except Exception as exc:
+        clock.finish("failed", str(exc))
+        ctx.save()
+        raise
+    assert execution is not None
+    final = snapshot(ctx.run.repo)
+    outcome = DebugResult(
+        converged=execution.ok,
+        command=command,
+        runs=n,
+        fixes=fixes,
+        exit_code=execution.exit_code,
+        timed_out=execution.timed_out,
+        modified_lines=modified_lines(original, final),
+        total_lines=sum(count_lines(t) for t in original.values()),
+        log_dir=str(log),
+    )
+    _write(log, "summary.json", json.dumps(outcome.record(), indent=2) + "\n")
+    clock.finish("done" if outcome.converged else "failed", None if outcome.converged else failure_message(outcome))
+    ctx.save()
+    return outcome
+
+
+def failure_message(outcome: DebugResult) -> str:
+    """The one line for a loop that did not converge."""
+    how = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}"
+    return (
+        f"debug: `{outcome.command}` still fails ({how}) after {outcome.fixes} fix iteration"
+        f"{'s' if outcome.fixes != 1 else ''} ({outcome.runs} runs); logs in {outcome.log_dir}/"
+    )

@@ -1,0 +1,106 @@
+"""After coding and the checks: ``repo/reproduce.sh``, the one command that reproduces the paper (step
+``repo/reproduce``).
+
+The script creates a virtual environment, installs requirements.txt and runs the entry point; ``--smoke`` exports
+``PAPERCODER_SMOKE=1``, which the coding prompt asks the code to honour with a minutes-long run on tiny data. The
+script is written, never run. An answer without a usable script gets the fallback below and a warning.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from papercoder.llm.base import Message
+from papercoder.parsing.code_extract import extract_code
+from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.steps import ask, settings_for
+from papercoder.pipeline.templates import render
+from papercoder.repo.files import entry_point, snapshot
+from papercoder.repo.sandbox import SMOKE_ENV
+from papercoder.run import StageClock, StageRecord
+
+STEP = "repo/reproduce"
+SCRIPT = "reproduce.sh"
+
+
+def fallback_script(entry: str) -> str:
+    """The script papercoder writes itself when the model's is unusable."""
+    return f"""#!/usr/bin/env bash
+# Reproduce the experiment: a virtual environment, the requirements, then the entry point.
+# Usage: bash reproduce.sh [--smoke]   (--smoke: {SMOKE_ENV}=1, a minutes-long check run on tiny data)
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ "${{1:-}}" = "--smoke" ]; then
+  export {SMOKE_ENV}=1
+  shift
+fi
+python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install --upgrade pip
+if [ -f requirements.txt ]; then
+  python -m pip install -r requirements.txt
+fi
+python {entry} "$@"
+"""
+
+
+def script_problem(script: str, entry: str) -> str | None:
+    """Why ``script`` is not a usable reproduce.sh (None when it is): empty, not running the entry point, or not
+    parsing as bash (``bash -n`` reads it without running anything)."""
+    if not script.strip():
+        return "the answer held no script"
+    if "python" not in script or entry.rsplit("/", 1)[-1] not in script:
+        return f"the script does not run python {entry}"
+    bash = shutil.which("bash")
+    if bash is not None:
+        checked = subprocess.run([bash, "-n"], input=script.encode(), capture_output=True, timeout=10, check=False)
+        if checked.returncode != 0:
+            return f"the script is not valid bash ({checked.stderr.decode(errors='replace').strip()[:120]})"
+    return None
+
+
+async def run(ctx: RunContext, order: list[str]) -> str | None:
+    """Write ``repo/reproduce.sh`` (and the raw answer in ``coding/reproduce.sh.md``); its text, or None when the
+    repository has no Python entry point (no call is made then)."""
+    clock = StageClock(ctx.manifest.stages.setdefault("reproduce", StageRecord()), ctx.model.name)
+    clock.start()
+    ctx.save()
+    try:
+        files = snapshot(ctx.run.repo)
+        entry = entry_point(files, order)
+        if entry is None:
+            ctx.warn("reproduce.sh: the repository has no Python entry point; no script written")
+            clock.finish("skipped")
+            ctx.save()
+            return None
+        ctx.progress("reproduce", f"writing {SCRIPT} for {entry}")
+        prompt = render(
+            "repo/reproduce.j2",
+            files=[p for p in files if p != SCRIPT],
+            entry=entry,
+            requirements=files.get("requirements.txt", "").strip(),
+            smoke_env=SMOKE_ENV,
+        )
+        messages: list[Message] = [
+            {"role": "system", "content": render("repo/system.j2")},
+            {"role": "user", "content": prompt},
+        ]
+        done = await ask(ctx, clock, messages, settings_for(ctx, STEP, ctx.options.limits.script))
+        ctx.run.write(f"coding/{SCRIPT}.md", done.text)
+        script = extract_code(done.text, filename=SCRIPT)
+        problem = script_problem(script, entry)
+        if problem is not None:
+            ctx.warn(f"{SCRIPT}: {problem}; wrote the standard script instead (venv, requirements, python {entry})")
+            script = fallback_script(entry)
+        elif not script.startswith("#!"):
+            script = "#!/usr/bin/env bash\n" + script
+        path = ctx.run.write(f"repo/{SCRIPT}", script)
+        path.chmod(0o755)
+    except Exception as exc:
+        clock.finish("failed", str(exc))
+        ctx.save()
+        raise
+    clock.finish("done")
+    ctx.save()
+    return script
