@@ -94,7 +94,8 @@ def test_debug_loop_converges_and_the_diff_is_the_fix(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stages"]["debug"]["status"] == "done" and manifest["stages"]["debug"]["calls"] == 3
 
-    # The report shows the checks and every iteration.
+    # The report (rewritten after the loop) shows the checks and every iteration.
+    assert "iter-04" in (out / "report.html").read_text()
     data = load_run(out)
     assert [it.name for it in data.debug] == ["iter-01", "iter-02", "iter-03", "iter-04"]
     assert data.checks is not None and isinstance(data.checks.data, dict) and data.checks.data["passed"] is False

@@ -21,6 +21,7 @@ class AnswerLimits(BaseModel):
     analysis: int | None = None
     code: int | None = None
     script: int | None = None  # reproduce.sh
+    repair: int | None = None  # the edits of a repair round or a debug iteration
     max_files: int | None = None
     max_string: int | None = None
 

@@ -231,7 +231,21 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
     _write(log, "summary.json", json.dumps(outcome.record(), indent=2) + "\n")
     clock.finish("done" if outcome.converged else "failed", None if outcome.converged else failure_message(outcome))
     ctx.save()
+    _refresh_report(ctx)
     return outcome
+
+
+def _refresh_report(ctx: RunContext) -> None:
+    """Rewrite ``report.html`` with the debug iterations, when the run has one; a failure is only a warning."""
+    if not (ctx.run.root / "report.html").is_file():
+        return
+    from papercoder.report import write_report
+
+    try:
+        write_report(ctx.run.root)
+    except Exception as exc:  # the debug loop itself is done: keep its outcome
+        ctx.warn(f"report: could not rewrite report.html ({type(exc).__name__}: {exc})")
+        ctx.save()
 
 
 def failure_message(outcome: DebugResult) -> str:

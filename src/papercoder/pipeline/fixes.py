@@ -74,7 +74,7 @@ def fit_files(ctx: RunContext, wanted: Sequence[str], files: Mapping[str, str], 
 
 
 def answer_tokens(ctx: RunContext) -> int:
-    return ctx.options.limits.code or ANSWER_TOKENS
+    return ctx.options.limits.repair or ANSWER_TOKENS
 
 
 async def fix_round(
@@ -85,7 +85,7 @@ async def fix_round(
         {"role": "system", "content": render("repo/system.j2")},
         {"role": "user", "content": render(template, files=files, **variables)},
     ]
-    settings = settings_for(ctx, step, ctx.options.limits.code)
+    settings = settings_for(ctx, step, ctx.options.limits.repair)
     done = await ask(ctx, clock, messages, settings)
     found = FixRound(answer=done.text)
     try:

@@ -21,15 +21,16 @@ ARTIFACT = "checks.json"
 PROMPT_RESERVE = 1200  # tokens of the repair prompt besides the files
 
 
-def involved(findings: list[Finding], order: list[str], files: dict[str, str]) -> list[str]:
+def involved(findings: list[Finding], order: list[str], files: dict[str, str], *, others: bool = True) -> list[str]:
     """The files to show for ``findings``: each finding's file, config.yaml and requirements.txt when a finding is
-    about them, then the other Python files in task order (the modules an import should find)."""
+    about them, then (with ``others``) the other Python files in task order (the modules an import should find)."""
     wanted = [f.path for f in findings]
     if any(f.kind == "config" for f in findings):
         wanted.append("config.yaml")
     if any(f.kind == "requirements" for f in findings):
         wanted.append("requirements.txt")
-    wanted += [p for p in order if p.endswith(".py")] + sorted(p for p in files if p.endswith(".py"))
+    if others:
+        wanted += [p for p in order if p.endswith(".py")] + sorted(p for p in files if p.endswith(".py"))
     return [p for p in dict.fromkeys(wanted) if p in files]
 
 
@@ -62,7 +63,9 @@ async def run(ctx: RunContext, order: list[str]) -> list[Finding]:
             return []
         ctx.progress("checks", f"{len(findings)} findings; asking for one repair round")
         files = snapshot(ctx.run.repo)
-        shown = fit_files(ctx, involved(findings, order, files), files, PROMPT_RESERVE + answer_tokens(ctx))
+        # A small local model reads only the files with findings: a shorter prompt, the same single round.
+        wanted = involved(findings, order, files, others=not ctx.options.compact)
+        shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
         done = await fix_round(ctx, clock, STEP, "repair/checks.j2", shown, findings=findings)
         after = static_checks(ctx.run.repo)
         repair = {**done.record(), "diff": done.diff, "answer": done.answer}

@@ -25,7 +25,7 @@ from papercoder.run import Manifest, ModelInfo, RunDir, StageClock, now_iso
 
 # Output limits and bounded JSON that let a 135M model with an 8k window finish every step.
 LOCAL_LIMITS = AnswerLimits(
-    plan=320, json_step=600, config=200, analysis=256, code=640, script=200, max_files=3, max_string=300
+    plan=320, json_step=600, config=200, analysis=256, code=640, script=200, repair=320, max_files=3, max_string=300
 )
 LOCAL_PAPER_TOKENS = 2000
 
