@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -31,7 +32,12 @@ def estimate_command(
     from papercoder.pipeline.estimate import TYPICAL_FILES, estimate_run, is_reasoning_model
     from papercoder.pipeline.runner import LOCAL_LIMITS, LOCAL_PAPER_TOKENS
 
-    choice = registry.resolve(model, base_url, api_key_env)
+    env = dict(os.environ)
+    if model and not model.startswith("local/"):
+        # An estimate calls no model, so a named model needs no key: the placeholder never leaves this process.
+        key_var = api_key_env or "OPENAI_API_KEY"
+        env[key_var] = env.get(key_var) or "estimate-only"
+    choice = registry.resolve(model, base_url, api_key_env, env=env)
     if not paper.exists():
         raise InputError(f"paper not found: {paper}; check the path")
     parsed = load_paper(paper, pdf_engine="pypdf" if pdf_engine == "pypdf" else "pymupdf")

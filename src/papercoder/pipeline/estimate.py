@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
 
-ANSWER_TOKENS = {"plan": 1500, "architecture": 1500, "logic": 1500, "config": 500, "analysis": 1500, "code": 2500}
+ANSWER_TOKENS = {
+    "plan": 1500,
+    "architecture": 1500,
+    "logic": 1500,
+    "config": 500,
+    "analysis": 1500,
+    "code": 2500,
+    "script": 400,
+}
+FILE_LINE_TOKENS = 20  # a file's line in the reproduce.sh prompt
 INSTRUCTION_TOKENS = 400
 REASONING_FACTOR = 2.5
 TYPICAL_FILES = 7
@@ -53,6 +62,9 @@ def estimate_run(
         ("planning", 4, planning_prompt, sum(out(k) for k in ("plan", "architecture", "logic", "config"))),
         ("analysis", files, analysis_prompt, files * out("analysis")),
         ("coding", files, coding_prompt, files * out("code")),
+        # reproduce.sh sees the file list and requirements, not the paper. The repair round after the checks is
+        # made only when they find something, so it is not counted.
+        ("reproduce", 1, system_tokens + INSTRUCTION_TOKENS + files * FILE_LINE_TOKENS, out("script")),
     ]
     return [
         StageEstimate(
