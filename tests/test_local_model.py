@@ -43,3 +43,7 @@ def test_embedded_model_end_to_end(tmp_path: Path) -> None:
     usage = manifest["stages"]["coding"]["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     assert manifest["stages"]["coding"]["cost_usd"] == 0.0
+    # After coding: the static checks (their findings on disk) and a runnable reproduce.sh, whatever the model said.
+    assert manifest["stages"]["checks"]["status"] == "done" and (out / "checks.json").is_file()
+    script = out / "repo/reproduce.sh"
+    assert script.read_text().startswith("#!") and os.access(script, os.X_OK)
