@@ -24,13 +24,10 @@ def artifact(path: str) -> str:
 
 async def run(ctx: RunContext, planning: PlanningResult) -> dict[str, str]:
     """Analyse every file of the plan (bounded by ``--concurrency``) and write ``analysis/<file>.md``."""
-    clock = StageClock(ctx.manifest.stages["analysis"], ctx.model.name)
-    clock.start()
-    ctx.save()
     gate = asyncio.Semaphore(max(1, ctx.options.concurrency))
     done: dict[str, str] = {}
 
-    async def one(path: str) -> None:
+    async def one(clock: StageClock, path: str) -> None:
         async with gate:
             messages = analysis_messages(planning, path, ctx.options.compact)
             settings = settings_for(ctx, f"analysis/{path}", ctx.options.limits.analysis)
@@ -39,15 +36,11 @@ async def run(ctx: RunContext, planning: PlanningResult) -> dict[str, str]:
             done[path] = text
             ctx.progress("analysis", f"{len(done)}/{len(planning.files)} {path}")
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for path in planning.files:
-                group.create_task(one(path))
-    except ExceptionGroup as failures:
-        first = failures.exceptions[0]
-        clock.finish("failed", str(first))
-        ctx.save()
-        raise first from None
-    clock.finish("done")
-    ctx.save()
+    with ctx.stage("analysis") as clock:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for path in planning.files:
+                    group.create_task(one(clock, path))
+        except ExceptionGroup as failures:
+            raise failures.exceptions[0] from None
     return {path: done[path] for path in planning.files}

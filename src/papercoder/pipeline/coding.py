@@ -68,21 +68,12 @@ def write_repo_extras(ctx: RunContext, planning: PlanningResult) -> None:
 
 async def run(ctx: RunContext, planning: PlanningResult, analyses: dict[str, str]) -> dict[str, str]:
     """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order."""
-    clock = StageClock(ctx.manifest.stages["coding"], ctx.model.name)
-    clock.start()
-    ctx.save()
-    try:
+    with ctx.stage("coding") as clock:
         write_repo_extras(ctx, planning)
         if ctx.options.coding_order == "dag":
             written = await _run_dag(ctx, clock, planning, analyses)
         else:
             written = await _run_sequential(ctx, clock, planning, analyses)
-    except Exception as exc:
-        clock.finish("failed", str(exc))
-        ctx.save()
-        raise
-    clock.finish("done")
-    ctx.save()
     return {path: written[path] for path in planning.files}
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel
 
 from papercoder.llm.cache import CachedModel
-from papercoder.run import Manifest, RunDir
+from papercoder.run import Manifest, RunDir, StageClock, StageRecord
 
 
 class AnswerLimits(BaseModel):
@@ -68,3 +69,21 @@ class RunContext:
 
     def save(self) -> None:
         self.run.save_manifest(self.manifest)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageClock]:
+        """Time the stage ``name`` and save the manifest at each transition: ``running`` inside the block,
+        ``failed`` with the error when it raises, else ``done`` unless the block finished the clock itself (a
+        ``skipped`` stage, or a ``failed`` one that returns an outcome)."""
+        clock = StageClock(self.manifest.stages.setdefault(name, StageRecord()), self.model.name)
+        clock.start()
+        self.save()
+        try:
+            yield clock
+        except Exception as exc:
+            clock.finish("failed", str(exc))
+            self.save()
+            raise
+        if clock.record.status == "running":
+            clock.finish("done")
+        self.save()

@@ -26,7 +26,7 @@ from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext,
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
 from papercoder.repo.sandbox import SMOKE_ENV, Execution, execute, prepare_venv, scrubbed_env, tail, venv_env
-from papercoder.run import RunDir, StageClock, StageRecord
+from papercoder.run import RunDir
 
 PROMPT_RESERVE = 1500  # tokens of the debug prompt besides the files
 INSTALL_TIMEOUT = 1800.0
@@ -170,13 +170,10 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
     log = ctx.run.root / "debug"
     if log.is_dir():
         shutil.rmtree(log)  # the log is of this debug session
-    clock = StageClock(ctx.manifest.stages.setdefault("debug", StageRecord()), ctx.model.name)
-    clock.start()
-    ctx.save()
-    original = snapshot(ctx.run.repo)
-    runner = _Runner(ctx, options, log)
-    feedback, fixes, execution = "", 0, None
-    try:
+    with ctx.stage("debug") as clock:
+        original = snapshot(ctx.run.repo)
+        runner = _Runner(ctx, options, log)
+        feedback, fixes, execution = "", 0, None
         for n in range(1, options.max_iters + 2):
             folder = log / f"iter-{n:02d}"
             ctx.progress("debug", f"run {n}: {command}")
@@ -211,26 +208,21 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             result["fix"] = done.record()
             _write(folder, "result.json", json.dumps(result, indent=2) + "\n")
             ctx.save()
-    except Exception as exc:
-        clock.finish("failed", str(exc))
-        ctx.save()
-        raise
-    assert execution is not None
-    final = snapshot(ctx.run.repo)
-    outcome = DebugResult(
-        converged=execution.ok,
-        command=command,
-        runs=n,
-        fixes=fixes,
-        exit_code=execution.exit_code,
-        timed_out=execution.timed_out,
-        modified_lines=modified_lines(original, final),
-        total_lines=sum(count_lines(t) for t in original.values()),
-        log_dir=str(log),
-    )
-    _write(log, "summary.json", json.dumps(outcome.record(), indent=2) + "\n")
-    clock.finish("done" if outcome.converged else "failed", None if outcome.converged else failure_message(outcome))
-    ctx.save()
+        assert execution is not None
+        final = snapshot(ctx.run.repo)
+        outcome = DebugResult(
+            converged=execution.ok,
+            command=command,
+            runs=n,
+            fixes=fixes,
+            exit_code=execution.exit_code,
+            timed_out=execution.timed_out,
+            modified_lines=modified_lines(original, final),
+            total_lines=sum(count_lines(t) for t in original.values()),
+            log_dir=str(log),
+        )
+        _write(log, "summary.json", json.dumps(outcome.record(), indent=2) + "\n")
+        clock.finish("done" if outcome.converged else "failed", None if outcome.converged else failure_message(outcome))
     _refresh_report(ctx)
     return outcome
 

@@ -74,18 +74,9 @@ def ordered_files(ctx: RunContext, architecture: ArchitectureDesign, logic: Logi
 
 async def run(ctx: RunContext) -> PlanningResult:
     """Run the four planning turns and write their artifacts under ``planning/``."""
-    clock = StageClock(ctx.manifest.stages["planning"], ctx.model.name)
-    clock.start()
-    ctx.save()
-    try:
+    with ctx.stage("planning") as clock:
         result = await _converse(ctx, clock)
-    except Exception as exc:
-        clock.finish("failed", str(exc))
-        ctx.save()
-        raise
-    clock.finish("done")
-    ctx.manifest.files = result.files
-    ctx.save()
+        ctx.manifest.files = result.files
     return result
 
 

@@ -14,7 +14,6 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
 from papercoder.repo.checks import Finding, static_checks
 from papercoder.repo.files import snapshot
-from papercoder.run import StageClock, StageRecord
 
 STEP = "repair/checks"
 ARTIFACT = "checks.json"
@@ -50,16 +49,11 @@ def _record(before: list[Finding], after: list[Finding] | None, repair: dict[str
 
 async def run(ctx: RunContext, order: list[str]) -> list[Finding]:
     """Check ``repo/``, repair once when something is found, write ``checks.json``; the findings that remain."""
-    clock = StageClock(ctx.manifest.stages.setdefault("checks", StageRecord()), ctx.model.name)
-    clock.start()
-    ctx.save()
-    try:
+    with ctx.stage("checks") as clock:
         findings = static_checks(ctx.run.repo)
         if not findings:
             ctx.progress("checks", "no findings")
             ctx.run.write(ARTIFACT, _record([], [], None))
-            clock.finish("done")
-            ctx.save()
             return []
         ctx.progress("checks", f"{len(findings)} findings; asking for one repair round")
         files = snapshot(ctx.run.repo)
@@ -70,14 +64,8 @@ async def run(ctx: RunContext, order: list[str]) -> list[Finding]:
         after = static_checks(ctx.run.repo)
         repair = {**done.record(), "diff": done.diff, "answer": done.answer}
         ctx.run.write(ARTIFACT, _record(findings, after, repair))
-    except Exception as exc:
-        clock.finish("failed", str(exc))
-        ctx.save()
-        raise
-    for failure in done.failures:
-        ctx.warn(f"checks repair: {failure}")
-    if after:
-        ctx.warn(f"checks: {len(after)} of {len(findings)} findings remain after the repair round (see {ARTIFACT})")
-    clock.finish("done")
-    ctx.save()
+        for failure in done.failures:
+            ctx.warn(f"checks repair: {failure}")
+        if after:
+            ctx.warn(f"checks: {len(after)} of {len(findings)} findings remain after the repair round (see {ARTIFACT})")
     return after

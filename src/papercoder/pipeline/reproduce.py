@@ -18,7 +18,6 @@ from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.files import entry_point, snapshot
 from papercoder.repo.sandbox import SMOKE_ENV
-from papercoder.run import StageClock, StageRecord
 
 STEP = "repo/reproduce"
 SCRIPT = "reproduce.sh"
@@ -63,16 +62,12 @@ def script_problem(script: str, entry: str) -> str | None:
 async def run(ctx: RunContext, order: list[str]) -> str | None:
     """Write ``repo/reproduce.sh`` (and the raw answer in ``coding/reproduce.sh.md``); its text, or None when the
     repository has no Python entry point (no call is made then)."""
-    clock = StageClock(ctx.manifest.stages.setdefault("reproduce", StageRecord()), ctx.model.name)
-    clock.start()
-    ctx.save()
-    try:
+    with ctx.stage("reproduce") as clock:
         files = snapshot(ctx.run.repo)
         entry = entry_point(files, order)
         if entry is None:
             ctx.warn("reproduce.sh: the repository has no Python entry point; no script written")
             clock.finish("skipped")
-            ctx.save()
             return None
         ctx.progress("reproduce", f"writing {SCRIPT} for {entry}")
         prompt = render(
@@ -97,10 +92,4 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
             script = "#!/usr/bin/env bash\n" + script
         path = ctx.run.write(f"repo/{SCRIPT}", script)
         path.chmod(0o755)
-    except Exception as exc:
-        clock.finish("failed", str(exc))
-        ctx.save()
-        raise
-    clock.finish("done")
-    ctx.save()
     return script

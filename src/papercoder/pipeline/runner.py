@@ -21,7 +21,7 @@ from papercoder.paper import load_paper
 from papercoder.paper.budget import fit_paper
 from papercoder.pipeline import analysis, coding, planning, repairing, reproduce
 from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent
-from papercoder.run import Manifest, ModelInfo, RunDir, StageClock, now_iso
+from papercoder.run import Manifest, ModelInfo, RunDir, now_iso
 
 # Output limits and bounded JSON that let a 135M model with an 8k window finish every step.
 LOCAL_LIMITS = AnswerLimits(
@@ -161,43 +161,36 @@ def _write_report(ctx: RunContext) -> None:
 
 
 def _ingest(ctx: RunContext, paper_path: Path, ingest: IngestOptions) -> None:
-    clock = StageClock(ctx.manifest.stages["ingest"], ctx.model.name)
-    clock.start()
-    ctx.progress("ingest", f"reading {paper_path.name}")
-    try:
+    with ctx.stage("ingest"):
+        ctx.progress("ingest", f"reading {paper_path.name}")
         paper = load_paper(
             paper_path,
             pdf_engine=ingest.pdf_engine,
             keep_references=ingest.keep_references,
             grobid_url=ingest.grobid_url,
         )
-    except PapercoderError as exc:
-        clock.finish("failed", str(exc))
-        raise
-    budget = ctx.options.max_paper_tokens
-    full = paper.markdown()
-    steps: list[str] = []
-    if budget is not None:
-        paper, steps = fit_paper(paper, budget, ctx.model.count_tokens)
-    ctx.manifest.paper_fit = steps
-    for step in steps:
-        ctx.warn(f"paper condensed to fit {budget} tokens: {step}")
-    text = paper.markdown()
-    ctx.run.write("paper/paper.md", text)
-    ctx.run.write("paper/paper.json", paper.model_dump_json(indent=2) + "\n")
-    ctx.manifest.paper.update(
-        {
-            "title": paper.title,
-            "format": paper.source_format,
-            "pages": paper.pages,
-            "sections": len(paper.sections),
-            "dropped": paper.dropped,
-            "tokens": ctx.model.count_tokens(text),
-            "tokens_before_fit": ctx.model.count_tokens(full) if steps else None,
-        }
-    )
-    clock.finish("done")
-    ctx.save()
+        budget = ctx.options.max_paper_tokens
+        full = paper.markdown()
+        steps: list[str] = []
+        if budget is not None:
+            paper, steps = fit_paper(paper, budget, ctx.model.count_tokens)
+        ctx.manifest.paper_fit = steps
+        for step in steps:
+            ctx.warn(f"paper condensed to fit {budget} tokens: {step}")
+        text = paper.markdown()
+        ctx.run.write("paper/paper.md", text)
+        ctx.run.write("paper/paper.json", paper.model_dump_json(indent=2) + "\n")
+        ctx.manifest.paper.update(
+            {
+                "title": paper.title,
+                "format": paper.source_format,
+                "pages": paper.pages,
+                "sections": len(paper.sections),
+                "dropped": paper.dropped,
+                "tokens": ctx.model.count_tokens(text),
+                "tokens_before_fit": ctx.model.count_tokens(full) if steps else None,
+            }
+        )
 
 
 def _load_analyses(ctx: RunContext, plan: planning.PlanningResult) -> dict[str, str] | None:
