@@ -296,3 +296,13 @@ def test_dag_full_dependency_context_attaches_whole_files(tmp_path: Path) -> Non
             assert CODE[path].strip() in request.messages[-1]["content"]
         assert "as their interfaces" not in request.messages[-1]["content"]
     assert manifest["settings"]["dep_context"] == "full"
+
+
+def test_required_packages_known_by_their_import_names() -> None:
+    files = ["a.py", "b.py"]
+    logic = {"a.py": "Plots; from skimage import io and from bs4 import Soup.", "b.py": "from umap import UMAP."}
+    architecture, design_ = design(files, logic)
+    graph = build_graph(files, architecture, design_)
+    assert "skimage" in "".join(graph.notes) and "umap" in "".join(graph.notes)  # not required: unknown modules
+    required = design_.model_copy(update={"required_packages": ["scikit-image>=0.22", "beautifulsoup4", "umap_learn"]})
+    assert build_graph(files, architecture, required).notes == ()

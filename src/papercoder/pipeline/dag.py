@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign
+from papercoder.repo.checks import IMPORT_TO_PACKAGES, normalise_package
 
 # Import names of common packages, beyond the standard library and the plan's own package list.
 KNOWN_PACKAGES = frozenset(
@@ -41,18 +42,6 @@ KNOWN_PACKAGES = frozenset(
         "statsmodels", "xgboost", "lightgbm", "torchtext", "dgl", "torch_geometric", "rich", "typer", "click",
     }
 )  # fmt: skip
-# Distribution names whose import name differs.
-_DIST_TO_IMPORT = {
-    "pyyaml": "yaml",
-    "scikit-learn": "sklearn",
-    "pillow": "PIL",
-    "opencv-python": "cv2",
-    "opencv-python-headless": "cv2",
-    "beautifulsoup4": "bs4",
-    "python-dateutil": "dateutil",
-    "protobuf": "google",
-    "tensorboardx": "tensorboardX",
-}
 _CLAUSE = re.compile(r"[;\n]|[.!?](?=\s|$)")
 # What the text says just before a mention: "imports X from utils" (a dependency, whichever the order) or
 # "used by main.py" (the other file depends on this one).
@@ -186,7 +175,10 @@ def _known_modules(logic: LogicDesign) -> set[str]:
     for raw in logic.required_packages:
         name = re.split(r"[<>=!~\[;\s]", raw.strip().strip("`'\""), maxsplit=1)[0].lower()
         if name:
-            known |= {name, name.replace("-", "_"), _DIST_TO_IMPORT.get(name, name)}
+            # The import names of the distribution, where they differ (scikit-learn: sklearn), from the table the
+            # requirements check uses.
+            dist = normalise_package(name)
+            known |= {name, name.replace("-", "_"), *(m for m, dists in IMPORT_TO_PACKAGES.items() if dist in dists)}
     return known
 
 

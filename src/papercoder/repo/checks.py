@@ -70,6 +70,7 @@ IMPORT_TO_PACKAGES: dict[str, tuple[str, ...]] = {
     "lxml": ("lxml",),
     "huggingface_hub": ("huggingface-hub",),
     "accelerate": ("accelerate",),
+    "tensorboardX": ("tensorboardx",),
 }
 # Always present in an environment that can install anything, or part of the interpreter.
 ALWAYS_THERE = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "_typeshed", "__future__"})
