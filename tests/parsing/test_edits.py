@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from papercoder.parsing.edits import (
-    Edit,
-    EditParseError,
-    apply_edits,
-    apply_to_repo,
-    parse_edits,
-    unified_diff,
-)
+from papercoder.parsing.edit_apply import apply_edits, apply_to_repo, unified_diff
+from papercoder.parsing.edits import Edit, EditParseError, parse_edits
 
 BLOCK = "<<<<<<< SEARCH\nlr = 1\n=======\nlr = 0.1\n>>>>>>> REPLACE\n"
 EDIT = Edit("src/train.py", "lr = 1\n", "lr = 0.1\n")
@@ -295,3 +289,59 @@ def test_large_file_is_fast() -> None:
     content = "".join(f"line_{i} = {i}\n" for i in range(20000))
     new, report = _apply_one(content, "line_19998 = 19998\nline_19999 = 19999\n", "done = True\n", path="big.py")
     assert report == "" and new is not None and new.endswith("line_19997 = 19997\ndone = True\n")
+
+
+# A model's common slip: a second divider right before the REPLACE marker, or in its place.
+SLIP_BEFORE_MARKER = (
+    "Fixing the learning rate.\n\n```python\ntrain.py\n<<<<<<< SEARCH\nlr = 1\n=======\nlr = 0.1\n"
+    "=======\n>>>>>>> REPLACE\n```\n"
+)
+SLIP_IN_PLACE = (
+    "train.py\n```python\n<<<<<<< SEARCH\nlr = 1\n=======\nlr = 0.1\n=======\n```\n\n"
+    "model.py\n```python\n<<<<<<< SEARCH\ndepth = 2\n=======\ndepth = 6\n  =======  \n```\nThat is all."
+)
+
+
+def test_second_divider_right_before_the_marker_ends_the_replacement() -> None:
+    (edit,) = parse_edits(SLIP_BEFORE_MARKER)
+    assert edit == Edit("train.py", "lr = 1\n", "lr = 0.1\n")
+    blank_between = SLIP_BEFORE_MARKER.replace("=======\n>>>>>>>", "=======\n\n>>>>>>>")
+    assert parse_edits(blank_between) == [edit]
+
+
+def test_second_divider_in_place_of_the_marker_ends_the_block() -> None:
+    edits = parse_edits(SLIP_IN_PLACE)
+    assert edits == [Edit("train.py", "lr = 1\n", "lr = 0.1\n"), Edit("model.py", "depth = 2\n", "depth = 6\n")]
+    result = apply_edits({"train.py": "lr = 1\n", "model.py": "depth = 2\n"}, edits)
+    assert result.ok and "=======" not in "".join(result.files.values())
+
+
+def test_divider_followed_by_content_is_an_underline_not_a_slip() -> None:
+    answer = 'doc.py\n<<<<<<< SEARCH\n"""Old."""\n=======\n"""Results\n=======\nTable 1."""\n>>>>>>> REPLACE\n'
+    (edit,) = parse_edits(answer)
+    assert edit.replace == '"""Results\n=======\nTable 1."""\n'
+
+
+def test_markdown_divider_before_the_marker_is_content() -> None:
+    answer = "README.md\n<<<<<<< SEARCH\nold\n=======\nResults\n=======\n>>>>>>> REPLACE\n"
+    (edit,) = parse_edits(answer)
+    assert edit.replace == "Results\n=======\n"
+
+
+@pytest.mark.parametrize("name", ["train.sbatch", "configs/base.jsonnet", "setup.cfg", "Makefile", "notes.xyz"])
+def test_a_file_name_line_with_any_suffix_starts_a_new_file(name: str) -> None:
+    answer = (
+        f"model.py\n{BLOCK}\nand the launcher:\n\n{name}\n```\n<<<<<<< SEARCH\nsteps: 10\n=======\nsteps: 20\n"
+        ">>>>>>> REPLACE\n```\n"
+    )
+    first, second = parse_edits(answer)
+    assert first.path == "model.py"
+    assert second.path == name  # never inherited from model.py
+    result = apply_edits({"model.py": "lr = 1\n"}, [first, second])
+    assert result.files == {"model.py": "lr = 0.1\n"}
+    assert len(result.failures) == 1 and name in result.failures[0].message
+
+
+def test_prose_without_a_name_still_keeps_the_previous_file() -> None:
+    answer = f"model.py\n{BLOCK}\nAlso lower it again, e.g. as below.\n{BLOCK}"
+    assert [e.path for e in parse_edits(answer)] == ["model.py", "model.py"]

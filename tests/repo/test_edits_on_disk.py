@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from papercoder.parsing.edits import apply_to_repo, parse_edits
+from papercoder.parsing.edit_apply import apply_to_repo
+from papercoder.parsing.edits import parse_edits
 
 MODEL = "import torch\n\n\nclass Net:\n    def forward(self, x):\n        y = x * 2\n        return y\n"
 

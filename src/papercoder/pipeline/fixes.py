@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from papercoder.llm.base import Message
-from papercoder.parsing.edits import EditParseError, EditResult, apply_to_repo, parse_edits, unified_diff
+from papercoder.parsing.edit_apply import EditResult, apply_to_repo, unified_diff
+from papercoder.parsing.edits import EditParseError, parse_edits
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
