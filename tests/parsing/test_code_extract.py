@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from papercoder.parsing.code_extract import extract_code, extract_yaml, fenced_blocks
 
@@ -186,3 +187,52 @@ def test_extract_yaml_errors(answer: str, fragment: str) -> None:
     with pytest.raises(ValueError) as info:
         extract_yaml(answer)
     assert fragment in str(info.value)
+
+
+CONFIG = "training:\n  lr: 0.1\n"
+LOGIC_JSON = '{"Required packages": ["torch==2.1"], "Logic Analysis": [["model.py", "the encoder"]], "Task list": []}'
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(
+            f"[CONTENT]\n{LOGIC_JSON}\n[/CONTENT]\n\n```yaml\ntraining:\n  lr: 0.1\n```\n", id="after-content"
+        ),
+        pytest.param(
+            f"Repeating the design:\n```json\n{LOGIC_JSON}\n```\nAnd the config:\n```yml\ntraining:\n  lr: 0.1\n```",
+            id="after-json-block",
+        ),
+        pytest.param('{"Code: config.yaml": "```yaml\\ntraining:\\n  lr: 0.1\\n```"}', id="yaml-string-in-json"),
+        pytest.param('[CONTENT]{"config.yaml": "training:\\n  lr: 0.1\\n"}[/CONTENT]', id="bare-yaml-string-in-json"),
+    ],
+)
+def test_config_answers_of_real_models_give_the_yaml(answer: str) -> None:
+    assert yaml.safe_load(extract_yaml(answer)) == {"training": {"lr": 0.1}}
+
+
+def test_config_answer_that_only_repeats_the_logic_json_is_refused() -> None:
+    with pytest.raises(ValueError, match="logic design"):
+        extract_yaml(f"[CONTENT]\n{LOGIC_JSON}\n[/CONTENT]")
+
+
+def test_one_key_config_with_a_text_block_is_kept() -> None:
+    answer = "```yaml\nnotes: |\n  trained on 8 GPUs\n  for 3 days\n```"
+    assert yaml.safe_load(extract_yaml(answer)) == {"notes": "trained on 8 GPUs\nfor 3 days\n"}
+
+
+README_IN_PYTHON_FENCE = (
+    "Here is the README:\n\n```python\n# Transformer\n\nInstall:\n\n```bash\npip install -r requirements.txt\n```\n\n"
+    "Run the smoke test:\n\n```python\nimport main\nmain.run(smoke=True)\n```\n\nLicense: MIT.\n```\n\nHope this helps!"
+)
+
+
+def test_markdown_file_wrapped_whole_in_a_python_fence_is_unwrapped() -> None:
+    readme = extract_code(README_IN_PYTHON_FENCE, filename="README.md")
+    assert readme.startswith("# Transformer\n") and readme.endswith("License: MIT.\n")
+    assert "```bash\npip install -r requirements.txt\n```" in readme and "```python\nimport main" in readme
+
+
+def test_markdown_file_that_starts_with_a_code_example_is_not_unwrapped() -> None:
+    answer = "```bash\npip install .\n```\n\nThen read the docs.\n\n```bash\nmake test\n```\n"
+    assert extract_code(answer, filename="README.md") == answer

@@ -263,10 +263,15 @@ def _markdown(text: str) -> str:
                 break
             continue
         lang = _lang_of(opened.group("info"))
-        if lang not in ("markdown", ""):
-            break
         indent = len(opened.group("indent").expandtabs(4))
-        end = _close_index(lines, i, opened.group("fence"), indent, "markdown", False)
+        if lang not in ("markdown", ""):
+            # A whole document wrapped in a fence of another language (```python around a README with its own
+            # examples): unwrap it when the wrapper's close is the answer's last fence, chatter aside.
+            end = _close_index(lines, i, opened.group("fence"), indent, "text", False)
+            if end is None or any(x.strip() and not _is_chatter(x, prose=True) for x in lines[end + 1 :]):
+                break
+        else:
+            end = _close_index(lines, i, opened.group("fence"), indent, "markdown", False)
         return "\n".join(_dedent(x, indent) for x in lines[i + 1 : len(lines) if end is None else end])
     return _strip_prose(text, "markdown")
 
@@ -324,16 +329,44 @@ def extract_yaml(text: str) -> str:
     Raises:
         ValueError: the answer is empty, is not YAML, or is not a mapping; the message says which, and where.
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A ```yaml block wins over everything else, also one after a [CONTENT] wrapper that repeats earlier JSON.
+    tagged = sorted((b.body for b in fenced_blocks(text) if b.lang == "yaml" and b.body.strip()), key=len)
+    for candidate in reversed(tagged):
+        if isinstance(_load_yaml(candidate), dict):
+            return _finish(candidate)
     body = extract_code(text, filename="config.yaml")
     if not body:
         raise ValueError("the answer is empty, not a YAML mapping")
+    data = _load_yaml(body)
+    if not isinstance(data, dict):
+        raise ValueError(f"it is not a YAML mapping (got {type(data).__name__})")
+    if len(data) == 1 and isinstance(inner := next(iter(data.values())), str) and ("\n" in inner or "```" in inner):
+        try:
+            return extract_yaml(inner)  # {"config.yaml": "```yaml ...```"}: the config as a string inside JSON
+        except ValueError:
+            pass  # a one-key config whose value is a text block
+    if body.lstrip().startswith("{") and _LOGIC_KEYS & {str(k).strip().lower() for k in data}:
+        raise ValueError("it repeats the logic design's JSON instead of giving config.yaml")
+    return body
+
+
+_LOGIC_KEYS = {
+    "required packages",
+    "logic analysis",
+    "task list",
+    "shared knowledge",
+    "file list",
+    "data structures and interfaces",
+}
+
+
+def _load_yaml(body: str) -> object:
+    """``yaml.safe_load`` with a ValueError naming the line and the problem."""
     try:
-        data = yaml.safe_load(body)
+        return yaml.safe_load(body)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "syntax error"
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         raise ValueError(f"it is not valid YAML{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"it is not a YAML mapping (got {type(data).__name__})")
-    return body
