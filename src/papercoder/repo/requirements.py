@@ -65,11 +65,16 @@ def _reason(entry: str) -> str | None:
         return "not a requirement specifier (PEP 508)"
     if requirement.url:
         return "a direct URL reference, not a requirement by name"
-    if "/" in requirement.name:
-        return "a local path, not a requirement by name"
     if normalise_package(requirement.name) == "python":
         return "the Python version, not a package"
     return None
+
+
+def _unquote(entry: str) -> str:
+    """``numpy`` from ```numpy```, ``'numpy'``; a quote that only ends a marker (``"3.10"``) stays."""
+    while len(entry) >= 2 and entry[0] == entry[-1] and entry[0] in "`'\"":
+        entry = entry[1:-1].strip()
+    return entry
 
 
 def sanitise(entries: Iterable[str]) -> tuple[list[str], list[Rejected]]:
@@ -79,9 +84,9 @@ def sanitise(entries: Iterable[str]) -> tuple[list[str], list[Rejected]]:
     rejected: list[Rejected] = []
     for raw in entries:
         for part in raw.splitlines() or [raw]:
-            entry = part.strip().strip("`'\"").strip()
-            entry = entry if entry.startswith("#") else re.split(r"\s+#|^#", entry, maxsplit=1)[0].strip()
-            if not entry or entry.startswith("#"):
+            entry = re.split(r"(?:^|\s)#", part, maxsplit=1)[0].strip()  # a comment, as pip reads one
+            entry = _unquote(entry)
+            if not entry:
                 continue
             reason = _reason(entry)
             if reason is None:
