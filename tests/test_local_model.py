@@ -28,11 +28,12 @@ if not HAVE_LOCAL and not os.environ.get("CI"):
 def test_embedded_model_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", str(EXAMPLE_PAPER), "--out", str(out)], env={})
-    assert result.exit_code == 0, result.output
     assert "demo model local/smollm2" in result.output  # the one-line warning when nothing is configured
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "done"
+    # The run completes; a 135M model's code may keep problems after the repair round, and the run says so (exit 4).
+    outcome = (result.exit_code, manifest["status"], bool(manifest["problems"]))
+    assert outcome in {(0, "done", False), (4, "done-with-problems", True)}, result.output
     assert manifest["model"]["name"] == "local/smollm2"
     assert all(manifest["stages"][s]["status"] == "done" for s in ("ingest", "planning", "analysis", "coding"))
     assert 1 <= len(manifest["files"]) <= 3

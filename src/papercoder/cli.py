@@ -16,8 +16,8 @@ from rich.markup import escape
 
 from papercoder import __version__
 from papercoder.commands.estimate import estimate_command
-from papercoder.commands.progress import ProgressView, summary_table, usd
-from papercoder.errors import PapercoderError
+from papercoder.commands.progress import ProgressView, problem_count, summary_table, usd
+from papercoder.errors import EXIT_PROBLEMS, PapercoderError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
@@ -29,7 +29,8 @@ from papercoder.pipeline.runner import IngestOptions
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a stage or model call failed (the run dir keeps what was done — re-run to resume); "
-    "2 bad input or options; 3 a budget would be exceeded."
+    "2 bad input or options; 3 a budget would be exceeded; 4 the run finished with problems left after the repair "
+    "round (status done-with-problems: syntax errors, unresolved imports, empty files, see RUN_DIR/checks.json)."
 )
 
 app = typer.Typer(
@@ -286,22 +287,31 @@ def _run(args: RunArgs) -> None:
         finally:
             view.finish()
     result = summary(ctx)
+    problems = ctx.manifest.problems
     if as_json:
         out.print_json(json.dumps({**result, "debug": debugged.record()} if debugged else result))
         if debugged:
             finish_debug(debugged, out, quiet=True)
+        if problems:
+            raise typer.Exit(EXIT_PROBLEMS)
         return
     if not quiet:
         err.print(summary_table(ctx.manifest))
     cost = result["cost_usd"]
     cost_text = usd(float(cost) if isinstance(cost, int | float) else None)
+    head = f"[yellow]{ctx.manifest.status}[/]" if problems else "[green]done[/]"
     out.print(
-        f"[green]done[/] {len(ctx.manifest.files)} files in {result['repo']} · "
+        f"{head} {len(ctx.manifest.files)} files in {escape(str(result['repo']))} · "
         f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}",
         soft_wrap=True,
     )
+    if problems:
+        where = escape(str(ctx.run.root / "checks.json"))
+        out.print(f"[yellow]{problem_count(problems)} left after the repair round[/]: see {where}", soft_wrap=True)
     if debugged:
         finish_debug(debugged, out, quiet=False)
+    if problems:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:

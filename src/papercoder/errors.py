@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_BUDGET = 3
+EXIT_PROBLEMS = 4  # the run finished, but problems remain after the repair round (status done-with-problems)
 
 
 class PapercoderError(Exception):

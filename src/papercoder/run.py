@@ -47,7 +47,7 @@ class Manifest(BaseModel):
     papercoder_version: str = ""
     created_at: str = ""
     updated_at: str = ""
-    status: Literal["running", "done", "failed"] = "running"
+    status: Literal["running", "done", "done-with-problems", "failed"] = "running"
     paper: dict[str, object] = Field(default_factory=dict)
     model: ModelInfo = Field(default_factory=ModelInfo)
     settings: dict[str, object] = Field(default_factory=dict)
@@ -55,6 +55,8 @@ class Manifest(BaseModel):
     files: list[str] = Field(default_factory=list)
     paper_fit: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    # The problems that remain after the repair round (status done-with-problems), one line each.
+    problems: list[str] = Field(default_factory=list)
     error: str | None = None
 
     def total_usage(self) -> Usage:

@@ -93,11 +93,18 @@ class ProgressView:
             self.progress.update(tid, completed=self.progress.tasks[tid].total, spent=self._spent())
 
 
+def problem_count(problems: list[str]) -> str:
+    """``1 problem``, ``3 problems``."""
+    return f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+
+
 def summary_table(manifest: Manifest) -> Table:
     """Per stage: status, calls (from cache), tokens (cached share), cost and time."""
     table = Table(title=f"{manifest.paper.get('title') or 'run'} · {manifest.model.name}")
     for column in ("stage", "status", "calls", "prompt", "cached", "completion", "cost", "time"):
-        table.add_column(column, justify="left" if column in ("stage", "status") else "right")
+        table.add_column(
+            column, justify="left" if column in ("stage", "status") else "right", no_wrap=column == "status"
+        )
     for name, record in manifest.stages.items():
         if record.status == "pending":
             continue
@@ -115,9 +122,12 @@ def summary_table(manifest: Manifest) -> Table:
             f"{record.wall_s:.1f}s",
         )
     total = manifest.total_usage()
+    colour = {"done": "green", "failed": "red"}.get(manifest.status, "yellow")
+    if manifest.problems:
+        table.caption = f"[yellow]{problem_count(manifest.problems)} left after the repair round: see checks.json[/]"
     table.add_row(
         "total",
-        manifest.status,
+        f"[{colour}]{manifest.status}[/]",
         str(sum(r.calls for r in manifest.stages.values())),
         f"{total.prompt_tokens:,}",
         f"{total.cached_tokens:,}",

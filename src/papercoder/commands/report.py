@@ -100,8 +100,15 @@ def runs_command(
             return
         table = Table(title=f"Runs under {root}")
         for column in ("name", "status", "model", "files", "tokens", "cost", "score", "updated (UTC)"):
-            table.add_column(column, justify="right" if column in ("files", "tokens", "cost", "score") else "left")
-        colours = {"done": "green", "failed": "red", "running": "yellow", "unreadable": "red"}
+            right = column in ("files", "tokens", "cost", "score")
+            table.add_column(column, justify="right" if right else "left", no_wrap=column == "status")
+        colours = {
+            "done": "green",
+            "done-with-problems": "yellow",
+            "failed": "red",
+            "running": "yellow",
+            "unreadable": "red",
+        }
         for r in rows:
             colour = colours.get(r.status, "white")
             table.add_row(

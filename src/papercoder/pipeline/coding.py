@@ -15,13 +15,17 @@ from pathlib import PurePosixPath
 import yaml
 
 from papercoder.llm.base import Message
-from papercoder.parsing.code_extract import extract_code
+from papercoder.parsing.code_extract import extract_code, family_of_path
+from papercoder.parsing.file_header import headed_for
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.dag import CodingGraph, build_graph, python_imports
 from papercoder.pipeline.interfaces import interface
+from papercoder.pipeline.outcome import save_coding_findings
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
+from papercoder.repo.checks import Finding
+from papercoder.repo.requirements import sanitise
 from papercoder.run import StageClock
 
 MAX_CONTINUATIONS = 3
@@ -54,26 +58,42 @@ def artifact(path: str) -> str:
     return f"coding/{path}.md"
 
 
-def write_repo_extras(ctx: RunContext, planning: PlanningResult) -> None:
-    """config.yaml from planning and requirements.txt from the logic design's packages."""
+def write_repo_extras(ctx: RunContext, planning: PlanningResult) -> list[Finding]:
+    """config.yaml from planning and requirements.txt from the logic design's packages: its requirement
+    specifiers only; a finding (and a warning) for each entry left out (``papercoder.repo.requirements``)."""
     ctx.run.write("repo/config.yaml", planning.config_yaml)
-    packages = []
-    for raw in planning.logic.required_packages:
-        line = raw.strip().strip("`'\"").split("#")[0].strip()
-        # Drop prose ("python 3.10", "standard library") that is not a pip requirement.
-        if line and " " not in line and not line.lower().startswith("python"):
-            packages.append(line)
-    ctx.run.write("repo/requirements.txt", "".join(f"{p}\n" for p in dict.fromkeys(packages)))
+    packages, rejected = sanitise(planning.logic.required_packages)
+    for entry in rejected:
+        ctx.warn(f"requirements.txt: left out `{entry.entry}`: {entry.reason}")
+    ctx.run.write("repo/requirements.txt", "".join(f"{p}\n" for p in packages))
+    return [entry.finding() for entry in rejected]
+
+
+def misdirected(ctx: RunContext, planning: PlanningResult) -> list[Finding]:
+    """A finding (and a warning) for each coding answer whose header names another planned file than the one asked
+    (``papercoder.parsing.file_header``); its code was written to the asked file all the same."""
+    found = []
+    for path in planning.files:
+        if family_of_path(path) in ("markdown", "text") or not ctx.run.exists(artifact(path)):
+            continue  # a README's own examples name other files
+        other = headed_for(ctx.run.read(artifact(path)), path, planning.files)
+        if other is not None:
+            message = f"the answer for {path} is headed for {other} (its header names {other}); written to {path}"
+            ctx.warn(f"coding {path}: the answer is headed for {other}, not {path}")
+            found.append(Finding("misdirected", path, None, message))
+    return found
 
 
 async def run(ctx: RunContext, planning: PlanningResult, analyses: dict[str, str]) -> dict[str, str]:
-    """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order."""
+    """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order.
+    What coding finds itself goes to ``coding/findings.json`` for the checks stage."""
     with ctx.stage("coding") as clock:
-        write_repo_extras(ctx, planning)
+        findings = write_repo_extras(ctx, planning)
         if ctx.options.coding_order == "dag":
             written = await _run_dag(ctx, clock, planning, analyses)
         else:
             written = await _run_sequential(ctx, clock, planning, analyses)
+        save_coding_findings(ctx, [*misdirected(ctx, planning), *findings])
     return {path: written[path] for path in planning.files}
 
 

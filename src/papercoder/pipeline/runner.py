@@ -19,7 +19,7 @@ from papercoder.llm.pricing import price_for
 from papercoder.llm.registry import ModelChoice
 from papercoder.paper import load_paper
 from papercoder.paper.budget import fit_paper
-from papercoder.pipeline import analysis, coding, planning, repairing, reproduce
+from papercoder.pipeline import analysis, coding, outcome, planning, repairing, reproduce
 from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent
 from papercoder.run import Manifest, ModelInfo, RunDir, now_iso
 
@@ -95,6 +95,7 @@ def _manifest(
         if same:
             old.status = "running"
             old.error = None
+            old.problems = []
             return old
     return Manifest(papercoder_version=__version__, created_at=now_iso(), model=info, settings=settings, paper=paper)
 
@@ -134,14 +135,14 @@ async def run_pipeline(
         plan = planning.load(ctx) or await planning.run(ctx)
         analyses = _load_analyses(ctx, plan) or await analysis.run(ctx, plan)
         await coding.run(ctx, plan, analyses)
-        await repairing.run(ctx, plan.files)
+        remaining = await repairing.run(ctx, plan.files)
         await reproduce.run(ctx, plan.files)
     except PapercoderError as exc:
         manifest.status = "failed"
         manifest.error = str(exc)
         ctx.save()
         raise
-    manifest.status = "done"
+    outcome.settle(manifest, remaining)
     ctx.save()
     _write_report(ctx)
     return ctx
@@ -219,6 +220,7 @@ def summary(ctx: RunContext) -> dict[str, object]:
         "cached_tokens": usage.cached_tokens,
         "cost_usd": m.total_cost(),
         "warnings": len(m.warnings),
+        "problems": list(m.problems),
     }
 
 

@@ -1,8 +1,9 @@
 """Static checks of a generated repository; nothing in it is executed.
 
-Four kinds of finding:
+Five kinds of finding:
 
 * ``syntax``: a ``.py`` file that does not parse (or a ``config.yaml`` that is not a YAML mapping);
+* ``empty``: a ``.py`` file with no code (``__init__.py`` may be empty);
 * ``import``: an import of a repository module that resolves to no file, or a name the module does not define
   (top-level functions, classes, assignments and imports count; ``from pkg import mod`` with ``pkg/mod.py`` counts;
   a module with ``from x import *`` or a module-level ``__getattr__`` is taken to define everything);
@@ -11,6 +12,9 @@ Four kinds of finding:
   ``sys.stdlib_module_names``; usual import→package names such as ``sklearn``→``scikit-learn`` are known).
 
 Imports inside ``try`` blocks that handle ``ImportError`` and under ``if TYPE_CHECKING`` are optional: no finding.
+
+Syntax, empty and import findings are problems (``Finding.matters``): the code cannot run as written, and a run
+that ends with one is ``done-with-problems``. Config and requirements findings are reported, not problems.
 """
 
 from __future__ import annotations
@@ -76,14 +80,25 @@ IMPORT_TO_PACKAGES: dict[str, tuple[str, ...]] = {
 ALWAYS_THERE = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "_typeshed", "__future__"})
 
 
+# Kinds of finding that leave a run "done-with-problems" when they remain after the repair round; ``misdirected`` is
+# found in coding (an answer headed for another file than the one asked, see ``papercoder.parsing.file_header``).
+PROBLEM_KINDS = frozenset({"syntax", "empty", "import", "misdirected"})
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem: its kind (syntax, import, config, requirements), file, line (1-based, or None) and message."""
+    """One finding: its kind (syntax, empty, import, config, requirements, misdirected), file, line (1-based, or
+    None) and message."""
 
     kind: str
     path: str
     line: int | None
     message: str
+
+    @property
+    def matters(self) -> bool:
+        """Whether the finding is a problem that keeps the run from being plainly ``done``."""
+        return self.kind in PROBLEM_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as a JSON-ready dict."""
@@ -310,6 +325,19 @@ def load_config_yaml(repo: Path) -> tuple[dict[str, Any] | None, Finding | None]
 
 def static_checks(repo: Path) -> list[Finding]:
     """Every finding in the repository folder ``repo`` (see the module docstring), in path and line order."""
+    findings, third_party = _scan(repo)
+    findings.extend(f for _, f in _missing(repo, third_party))
+    order = {"syntax": 0, "empty": 1, "import": 2, "config": 3, "requirements": 4}
+    return sorted(set(findings), key=lambda f: (order.get(f.kind, 9), f.path, f.line or 0, f.message))
+
+
+def missing_requirements(repo: Path) -> list[tuple[str, Finding]]:
+    """The third-party imports of ``repo`` that requirements.txt does not cover: (import name, its finding)."""
+    return _missing(repo, _scan(repo)[1])
+
+
+def _scan(repo: Path) -> tuple[list[Finding], dict[str, tuple[str, int]]]:
+    """The findings but requirements ones, and each third-party import's first place (path, line)."""
     findings: list[Finding] = []
     trees: dict[str, ast.Module] = {}
     for rel, file in walk_files(repo):
@@ -318,6 +346,8 @@ def static_checks(repo: Path) -> list[Finding]:
         text = read_text(file)
         if text is None:
             continue
+        if not text.strip() and PurePosixPath(rel).name != "__init__.py":
+            findings.append(Finding("empty", rel, None, "the file is empty"))
         try:
             trees[rel] = ast.parse(text, filename=rel)
         except SyntaxError as exc:
@@ -334,22 +364,20 @@ def static_checks(repo: Path) -> list[Finding]:
     if config is not None:
         for rel, tree in trees.items():
             findings.extend(Finding("config", rel, line, message) for line, message in config_findings(tree, config))
-    findings.extend(_requirement_findings(repo, third_party))
-    order = {"syntax": 0, "import": 1, "config": 2, "requirements": 3}
-    return sorted(set(findings), key=lambda f: (order.get(f.kind, 9), f.path, f.line or 0, f.message))
+    return findings, third_party
 
 
-def _requirement_findings(repo: Path, third_party: dict[str, tuple[str, int]]) -> list[Finding]:
+def _missing(repo: Path, third_party: dict[str, tuple[str, int]]) -> list[tuple[str, Finding]]:
     if not third_party:
         return []
     req = repo / "requirements.txt"
     listed = requirement_names(req.read_text(encoding="utf-8", errors="replace")) if req.is_file() else set()
-    findings = []
+    findings: list[tuple[str, Finding]] = []
     for name, (path, line) in sorted(third_party.items()):
         if covers(name, listed):
             continue
         package = IMPORT_TO_PACKAGES.get(name, (normalise_package(name),))[0]
         where = "requirements.txt does not list it" if req.is_file() else "there is no requirements.txt"
         message = f"imports the third-party module {name} (package {package}), but {where}"
-        findings.append(Finding("requirements", path, line, message))
+        findings.append((name, Finding("requirements", path, line, message)))
     return findings
