@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from papercoder.fsutil import atomic_write_json, atomic_write_text
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
+from papercoder.llm.urls import safe_url
 
 StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
 STAGES = ("ingest", "planning", "analysis", "coding")
@@ -39,6 +40,12 @@ class ModelInfo(BaseModel):
     base_url: str | None = None
     api_key_env: str | None = None
     context_window: int | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _without_credentials(cls, url: str | None) -> str | None:
+        # Whoever builds the record (or an older manifest read back), credentials never reach manifest.json.
+        return safe_url(url) if url else url
 
 
 class Manifest(BaseModel):
