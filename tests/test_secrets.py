@@ -198,3 +198,22 @@ def test_debug_uses_the_manifest_endpoint_when_no_key_would_be_sent(tmp_path: Pa
     assert [r.headers["x-papercoder-step"] for r in foreign.chat_requests] == ["debug/iter-01"]
     assert carries_key(foreign) == [] and foreign.chat_requests[0].headers["authorization"] == "Bearer not-needed"
     assert leaks_in(out) == []
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_grobid_url_credentials_reach_neither_the_manifest_nor_the_error_line(tmp_path: Path) -> None:
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Any PDF")
+    pdf = tmp_path / "p.pdf"
+    doc.save(pdf)
+    out = tmp_path / "run"
+    grobid = f"http://bob:{PASSWORD}@127.0.0.1:9/?token={QUERY_KEY}"  # nothing listens on port 9
+    with FakeOpenAIServer(Paper2CodeScript()) as server:
+        args = ["run", str(pdf), "--out", str(out), "--model", "fake-model", "--base-url", server.base_url]
+        result = runner.invoke(app, [*args, "--grobid-url", grobid])
+    assert result.exit_code == 2 and "cannot reach GROBID" in result.output, result.output
+    assert leaks(result.output) == [] and leaks_in(out) == []
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["settings"]["ingest"]["grobid_url"] == "http://127.0.0.1:9/"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from papercoder.fsutil import atomic_write_json, atomic_write_text
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
-from papercoder.llm.urls import safe_url
+from papercoder.llm.urls import redact, safe_url
 
 StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
 STAGES = ("ingest", "planning", "analysis", "coding")
@@ -117,6 +117,10 @@ class RunDir:
 
     def save_manifest(self, manifest: Manifest) -> None:
         manifest.updated_at = now_iso()
+        # A safety net: errors quote servers and URLs; key shapes and URL credentials never reach the file.
+        manifest.error = redact(manifest.error) if manifest.error else manifest.error
+        for record in manifest.stages.values():
+            record.error = redact(record.error) if record.error else record.error
         atomic_write_json(self.manifest_path, manifest.model_dump(mode="json"))
 
 
