@@ -40,7 +40,10 @@ def make_run(server: FakeOpenAIServer, out: Path, *extra: str) -> tuple[int, str
 
 
 def debug(out: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, ["debug", str(out), *extra], env={"OPENAI_API_KEY": TEST_KEY, **(env or {})})
+    # A key is set, so the run's endpoint is named again: debug never sends a key to a manifest's endpoint alone.
+    manifest = out / "manifest.json"
+    again = ["--base-url", json.loads(manifest.read_text())["model"]["base_url"]] if manifest.is_file() else []
+    result = runner.invoke(app, ["debug", str(out), *again, *extra], env={"OPENAI_API_KEY": TEST_KEY, **(env or {})})
     return result.exit_code, result.output
 
 

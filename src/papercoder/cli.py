@@ -21,6 +21,7 @@ from papercoder.errors import EXIT_PROBLEMS, PapercoderError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
+from papercoder.llm.urls import redact
 from papercoder.pipeline import PipelineOptions, run_pipeline, summary
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.debugging import DebugOptions, DebugResult
@@ -367,7 +368,8 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except PapercoderError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        # redact(): a safety net for key shapes and URL credentials in messages no model call produced.
+        err.print(f"[red]error:[/] {escape(redact(str(exc)))}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/] the run dir keeps what was done; run the same command to resume")

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from papercoder.fsutil import atomic_write_json, atomic_write_text
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
+from papercoder.llm.urls import redact, safe_url
 
 StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
 STAGES = ("ingest", "planning", "analysis", "coding")
@@ -39,6 +40,12 @@ class ModelInfo(BaseModel):
     base_url: str | None = None
     api_key_env: str | None = None
     context_window: int | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _without_credentials(cls, url: str | None) -> str | None:
+        # Whoever builds the record (or an older manifest read back), credentials never reach manifest.json.
+        return safe_url(url) if url else url
 
 
 class Manifest(BaseModel):
@@ -112,6 +119,10 @@ class RunDir:
 
     def save_manifest(self, manifest: Manifest) -> None:
         manifest.updated_at = now_iso()
+        # A safety net: errors quote servers and URLs; key shapes and URL credentials never reach the file.
+        manifest.error = redact(manifest.error) if manifest.error else manifest.error
+        for record in manifest.stages.values():
+            record.error = redact(record.error) if record.error else record.error
         atomic_write_json(self.manifest_path, manifest.model_dump(mode="json"))
 
 

@@ -13,6 +13,7 @@ from .openai_server import (
     ScriptedResponder,
     ScriptExhaustedError,
     Stall,
+    StreamError,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "ScriptExhaustedError",
     "ScriptedResponder",
     "Stall",
+    "StreamError",
 ]

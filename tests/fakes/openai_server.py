@@ -43,6 +43,7 @@ from .replies import (
     ScriptedResponder,
     ScriptExhaustedError,
     Stall,
+    StreamError,
 )
 from .transport import Handler, LoopbackHTTPServer
 from .wire import (
@@ -72,6 +73,7 @@ __all__ = [
     "ScriptExhaustedError",
     "ScriptedResponder",
     "Stall",
+    "StreamError",
 ]
 
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
@@ -86,10 +88,11 @@ class FakeOpenAIServer:
     """An OpenAI Chat Completions server on 127.0.0.1 whose answers a ``responder`` scripts.
 
     ``responder(request)`` returns an ``Answer`` (``Reply``, ``ErrorReply``, ``RawReply``, ``DropConnection``,
-    ``Stall``) or, for a request with ``n > 1``, optionally a list of ``n`` replies; when it returns a single
-    ``Reply`` for such a request it is called again for each further choice (``request.choice_index`` tells
-    which). It runs on the server's handler threads, so it must be thread-safe. If it raises (e.g.
-    ``ScriptExhaustedError``) the client gets a 500 naming the problem and the text lands in ``errors``.
+    ``Stall``, ``StreamError``) or, for a request with ``n > 1``, optionally a list of ``n`` replies; when it
+    returns a single ``Reply`` for such a request it is called again for each further choice
+    (``request.choice_index`` tells which). It runs on the server's handler threads, so it must be thread-safe. If
+    it raises (e.g. ``ScriptExhaustedError``) the client gets a 500 naming the problem and the text lands in
+    ``errors``.
 
     Requests are validated first like the real API (``model`` and ``messages`` required, known roles, a valid
     ``response_format``...): invalid ones get OpenAI's 400 without reaching the responder; ``validate=False``
@@ -279,6 +282,7 @@ class FakeOpenAIServer:
                 index=len(self._requests),
                 method=handler.command,
                 path=handler.path.split("?", 1)[0].rstrip("/") or "/",
+                query=handler.path.partition("?")[2],
                 headers=headers,
                 body=parsed if isinstance(parsed, dict) else {},
                 raw=raw,
@@ -346,12 +350,24 @@ class FakeOpenAIServer:
                 handler.send_bytes(answer.status, answer.body, answer.content_type, answer.headers, record)
             elif isinstance(answer, DropConnection):
                 handler.drop(record)
+            elif isinstance(answer, StreamError):
+                self._send_stream_error(handler, record, answer)
             else:
                 raise _Problem(f"the responder answered {answer!r}, which is not an Answer")
         except _Problem as problem:
             self._note_error(record, str(problem))
             error = ErrorReply(500, f"fake OpenAI server: {problem}", type="fake_server_error")
             handler.send_error_reply(error, record)
+
+    def _send_stream_error(self, handler: Handler, record: RecordedRequest, error: StreamError) -> None:
+        if not record.body.get("stream"):
+            handler.send_json(error.body(), record)
+            return
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex[:29]}", "created": int(time.time()), "model": record.body["model"]}
+        rounds = (
+            stream_rounds(head, [Reply(error.content)], {}, False, self.stream_pieces)[:-1] if error.content else []
+        )
+        handler.send_stream([*rounds, [error.body()]], 0.0, 0.0, record)
 
     def _send_completion(self, handler: Handler, record: RecordedRequest, replies: list[Reply]) -> None:
         body = record.body

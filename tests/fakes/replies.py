@@ -20,7 +20,8 @@ class RecordedRequest:
     ``headers["x-papercoder-step"]``). ``body`` is the parsed JSON object (``{}`` when there was no body or it
     was not a JSON object; ``raw`` keeps the bytes). Times are ``time.monotonic()`` values; ``finished_at``,
     ``status`` and ``error`` are filled in once the answer has been sent. ``choice_index`` is the choice being
-    asked for while the responder runs for an ``n > 1`` request (0 otherwise).
+    asked for while the responder runs for an ``n > 1`` request (0 otherwise). ``query`` is the URL's query
+    string (``path`` has none).
     """
 
     index: int
@@ -34,6 +35,7 @@ class RecordedRequest:
     status: int | None = None
     error: str | None = None
     choice_index: int = 0
+    query: str = ""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -139,7 +141,22 @@ class Stall:
     then: Answer = field(default_factory=lambda: Reply(content="(answer after a stall)"))
 
 
-Answer: TypeAlias = Reply | ErrorReply | RawReply | DropConnection | Stall
+@dataclass
+class StreamError:
+    """An error that arrives with status 200: in a stream, ``content`` in deltas and then an event carrying
+    ``{"error": {"message", "type", "code"}}`` (the SDK raises ``APIError`` with ``message``); to a request
+    that did not stream, a 200 JSON body that is that error object and no completion."""
+
+    message: str
+    content: str = ""
+    type: str = "server_error"
+    code: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": None, "code": self.code}}
+
+
+Answer: TypeAlias = Reply | ErrorReply | RawReply | DropConnection | Stall | StreamError
 """Anything a responder may return for one request (or one choice)."""
 
 Responder: TypeAlias = Callable[[RecordedRequest], Answer | list[Reply]]

@@ -26,6 +26,7 @@ from .openai_server import (
     ScriptedResponder,
     ScriptExhaustedError,
     Stall,
+    StreamError,
 )
 from .wire import PrefixCache, split_text
 
@@ -237,6 +238,20 @@ def test_json_that_is_not_a_completion_has_no_choices() -> None:
     with scripted(RawReply(200, b"{}", "application/json")) as srv:
         resp = ask(srv)
     assert isinstance(resp, ChatCompletion) and resp.choices is None
+
+
+def test_stream_error_is_an_error_event_mid_stream_or_a_200_error_body() -> None:
+    with scripted(StreamError("upstream failed", content="half an answer"), StreamError("no model")) as srv:
+        with client(srv) as c:
+            stream = c.chat.completions.create(model="fake-model", messages=MESSAGES, stream=True)
+            seen: list[str] = []
+            with pytest.raises(openai.APIError, match="upstream failed") as info:
+                for chunk in stream:
+                    seen.extend(ch.delta.content or "" for ch in chunk.choices)
+            assert "".join(seen) == "half an answer" and not isinstance(info.value, openai.APIStatusError)
+        resp = ask(srv)
+    assert srv.requests[1].status == 200 and resp.choices is None
+    assert (resp.model_extra or {})["error"]["message"] == "no model"
 
 
 def test_dropped_connection_is_a_connection_error_and_retried() -> None:

@@ -17,6 +17,7 @@ from rich.markup import escape
 from papercoder.errors import InputError
 from papercoder.llm import registry
 from papercoder.llm.registry import ModelChoice
+from papercoder.llm.urls import safe_url
 from papercoder.pipeline.debugging import DebugNotConverged, DebugOptions, DebugResult, failure_message, open_run
 from papercoder.pipeline.debugging import run as debug_run
 from papercoder.run import Manifest, RunDir
@@ -30,15 +31,36 @@ def _guard() -> Iterator[None]:
         yield
 
 
-def model_of_run(manifest: Manifest, model: str | None, base_url: str | None, api_key_env: str | None) -> ModelChoice:
-    """The run's own model unless the options name another (its key read from the same variable as then)."""
+def model_of_run(
+    manifest: Manifest,
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str | None,
+    env: dict[str, str] | None = None,
+) -> ModelChoice:
+    """The run's own model unless the options name another (its key read from the same variable as then).
+
+    A manifest's endpoint is data from a run directory, not the user's choice: the key is never sent there on
+    its word alone. When the run used an OpenAI-compatible endpoint and the user named none (``--base-url``,
+    ``PAPERCODER_BASE_URL``, ``OPENAI_BASE_URL``), that endpoint is used only if no key would be sent to it;
+    otherwise a one-line error asks for ``--base-url``.
+    """
+    environ = dict(os.environ) if env is None else env
+    recorded = manifest.model.base_url if manifest.model.provider == "compat" else None
+    from_manifest = model is None and recorded is not None and registry.user_base_url(base_url, environ) is None
     if model is None:
         model = manifest.model.name or None
-        if base_url is None and manifest.model.provider == "compat":
-            base_url = manifest.model.base_url
-    if api_key_env is None and manifest.model.api_key_env and os.environ.get(manifest.model.api_key_env):
+        if from_manifest:
+            base_url = safe_url(recorded or "")  # credentials an older manifest may hold are not reused
+    if api_key_env is None and manifest.model.api_key_env and environ.get(manifest.model.api_key_env):
         api_key_env = manifest.model.api_key_env
-    return registry.resolve(model, base_url, api_key_env)
+    choice = registry.resolve(model, base_url, api_key_env, env=environ)
+    if from_manifest and choice.api_key_env is not None:
+        raise InputError(
+            f"this run used endpoint {choice.base_url}; pass --base-url {choice.base_url} to use it again "
+            "(your key will be sent there)"
+        )
+    return choice
 
 
 def summary_line(outcome: DebugResult) -> str:

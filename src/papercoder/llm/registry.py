@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from papercoder.errors import InputError
 from papercoder.llm.base import ChatModel
+from papercoder.llm.urls import UrlCredentials, redact, split_base_url
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 LOCAL_MODELS = ("smollm2",)
@@ -19,7 +20,11 @@ DEMO_WARNING = (
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """What the options resolved to: provider kind, model names, endpoint, and where the key comes from."""
+    """What the options resolved to: provider kind, model names, endpoint, and where the key comes from.
+
+    ``base_url`` is the safe form (see ``papercoder.llm.urls``): what the manifest records and commands print.
+    Credentials the given URL carried are in ``credentials``, in memory only.
+    """
 
     provider: str  # "openai", "compat" or "local"
     model: str  # the name sent to the server (or the local model's name)
@@ -27,6 +32,21 @@ class ModelChoice:
     base_url: str | None
     api_key_env: str | None  # the variable that holds the key, never the key itself
     demo_warning: str | None = None
+    credentials: UrlCredentials = field(default=UrlCredentials(), repr=False)
+
+
+def user_base_url(base_url: str | None, env: dict[str, str] | None = None) -> str | None:
+    """The endpoint the user chose: ``--base-url``, else ``PAPERCODER_BASE_URL``, else ``OPENAI_BASE_URL``."""
+    environ = os.environ if env is None else env
+    return base_url or environ.get("PAPERCODER_BASE_URL") or environ.get("OPENAI_BASE_URL") or None
+
+
+def _endpoint(base_url: str) -> tuple[str, UrlCredentials]:
+    """Split a base URL into its safe form and credentials; anything but an http(s) URL is refused."""
+    safe, credentials = split_base_url(base_url)
+    if not safe.lower().startswith(("http://", "https://")):
+        raise InputError(f"--base-url {redact(base_url)}: give a full http(s) URL, e.g. http://localhost:8000/v1")
+    return safe, credentials
 
 
 def resolve(
@@ -45,7 +65,7 @@ def resolve(
     if api_key_env and not environ.get(api_key_env):
         raise InputError(f"--api-key-env {api_key_env}: that variable is not set; export it or name another")
     model = model or environ.get("PAPERCODER_MODEL") or None
-    base_url = base_url or environ.get("PAPERCODER_BASE_URL") or environ.get("OPENAI_BASE_URL") or None
+    base_url = user_base_url(base_url, environ)
     has_key = bool(environ.get(key_var))
 
     if model and model.startswith("local/"):
@@ -55,15 +75,16 @@ def resolve(
         return ModelChoice("local", local, model, None, None)
     if model is None and base_url is None and not has_key:
         return ModelChoice("local", "smollm2", "local/smollm2", None, None, demo_warning=DEMO_WARNING)
+    safe, credentials = _endpoint(base_url) if base_url else (None, UrlCredentials())
     if model and model.startswith("openai/"):
         if not has_key:
             raise InputError(f"{model} needs an API key: export {key_var}=... (or pass --api-key-env VAR)")
         bare = model.split("/", 1)[1]
-        return ModelChoice("openai", bare, model, base_url or OPENAI_BASE_URL, key_var)
-    if base_url:
+        return ModelChoice("openai", bare, model, safe or OPENAI_BASE_URL, key_var, credentials=credentials)
+    if safe:
         if not model:
-            raise InputError(f"--base-url {base_url} needs --model NAME (the model name that server serves)")
-        return ModelChoice("compat", model, model, base_url, key_var if has_key else None)
+            raise InputError(f"--base-url {safe} needs --model NAME (the model name that server serves)")
+        return ModelChoice("compat", model, model, safe, key_var if has_key else None, credentials=credentials)
     # A key but no base URL: OpenAI itself.
     bare = model or DEFAULT_OPENAI_MODEL
     if not has_key:
@@ -91,4 +112,5 @@ def build(choice: ModelChoice, *, env: dict[str, str] | None = None, timeout_s: 
         base_url=choice.base_url,
         api_key=api_key or "not-needed",
         timeout_s=timeout_s,
+        credentials=choice.credentials,
     )

@@ -17,6 +17,7 @@ from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.pricing import price_for
 from papercoder.llm.registry import ModelChoice
+from papercoder.llm.urls import safe_url
 from papercoder.paper import load_paper
 from papercoder.paper.budget import fit_paper
 from papercoder.pipeline import analysis, coding, outcome, planning, repairing, reproduce
@@ -80,7 +81,8 @@ def _manifest(
     ingest: IngestOptions,
 ) -> Manifest:
     """Load the run's manifest, or start one; stages of a run with other inputs or settings are redone."""
-    settings = {**options.model_dump(mode="json"), "ingest": ingest.model_dump(mode="json")}
+    recorded = ingest.model_copy(update={"grobid_url": safe_url(ingest.grobid_url) if ingest.grobid_url else None})
+    settings = {**options.model_dump(mode="json"), "ingest": recorded.model_dump(mode="json")}
     info = ModelInfo(
         name=choice.name,
         provider=choice.provider,
