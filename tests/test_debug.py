@@ -72,6 +72,7 @@ def test_debug_loop_converges_and_the_diff_is_the_fix(tmp_path: Path) -> None:
     assert BUGGY_CODE["main.py"].strip() in first and BUGGY_CONFIG.strip() in first
     assert "KeyError: 'temperature'" in second and "----- model.py -----" in second
     assert "NameError: name 'epochs' is not defined" in third
+    assert "without network access" in first  # the model knows downloads cannot work in the run phase
 
     # The repository now runs, and what changed is exactly the three fixes.
     repo = out / "repo"
@@ -211,6 +212,27 @@ def test_venv_runs_in_its_own_environment(tmp_path: Path, server: FakeOpenAIServ
     code, output = debug(out, "--cmd", 'python -c "import sys; print(sys.prefix)"', "--max-iters", "0", "--venv")
     assert code == 0, output
     assert str((out / "venv").resolve()) in (out / "debug/iter-01/output.txt").read_text().replace("\n", "")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_sandbox_options(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    assert make_run(server, out)[0] == 0
+    code, output = debug(out, "--sandbox", "docker")
+    assert code == 2 and "--sandbox docker needs --image IMAGE" in output and len(output.strip().splitlines()) == 1
+    code, output = debug(out, "--network", "sometimes")
+    assert code == 2 and "--network sometimes: use install" in output
+    # none only when asked for, and then with a warning; recorded like any backend.
+    code, output = debug(out, "--sandbox", "none", "--cmd", "echo hi", "--max-iters", "0")
+    assert code == 0 and "unisolated" in output
+    assert json.loads((out / "debug/iter-01/result.json").read_text())["sandbox"] == "none"
+    boxed = runner.invoke(app, ["debug", "--help"]).output
+    help_text = " ".join(boxed.replace("│", " ").split())  # rich draws the options in a box
+    assert "install (default: only while creating the venv and installing requirements.txt" in help_text
+    # run --debug checks the sandbox before any model call.
+    requests = len(server.requests)
+    code, output = make_run(server, tmp_path / "other", "--debug", "--sandbox", "jail")
+    assert code == 2 and "--sandbox jail: use auto" in output and len(server.requests) == requests
 
 
 @pytest.mark.usefixtures("clean_env")

@@ -241,6 +241,7 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
                 output=tail(execution.output),
                 feedback=feedback,
                 smoke_env=SMOKE_ENV,
+                offline=not backend.networked("run"),
             )
             fixes += 1
             feedback = done.feedback
