@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No model configuration leaks in from the developer's shell."""
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAPERCODER_MODEL", "PAPERCODER_BASE_URL", "PAPERCODER_PROMPTS"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def bwrap_ready() -> None:
+    """Skip where bubblewrap cannot run, except in CI (``CI`` set), where the sandbox tests must run: fail there."""
+    from papercoder.repo.sandbox.bwrap import bwrap_problem
+
+    problem = bwrap_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the sandbox tests must run in CI, but {problem} (.ci/run installs bubblewrap)")
+        pytest.skip(problem)

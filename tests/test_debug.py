@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def by_step(server: FakeOpenAIServer, step: str) -> str:
     return found[0].last_user_content
 
 
-@pytest.mark.usefixtures("clean_env")
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
 def test_debug_loop_converges_and_the_diff_is_the_fix(tmp_path: Path) -> None:
     script = buggy_script(
         {"debug/iter-01": FIX_IMPORT, "debug/iter-02": FIX_CONFIG, "debug/iter-03": FIX_NAME, "repair/checks": NO_EDITS}
@@ -74,6 +75,7 @@ def test_debug_loop_converges_and_the_diff_is_the_fix(tmp_path: Path) -> None:
     assert BUGGY_CODE["main.py"].strip() in first and BUGGY_CONFIG.strip() in first
     assert "KeyError: 'temperature'" in second and "----- model.py -----" in second
     assert "NameError: name 'epochs' is not defined" in third
+    assert "without network access" in first  # the model knows downloads cannot work in the run phase
 
     # The repository now runs, and what changed is exactly the three fixes.
     repo = out / "repo"
@@ -108,7 +110,7 @@ def test_debug_loop_converges_and_the_diff_is_the_fix(tmp_path: Path) -> None:
             assert TEST_KEY not in path.read_text(errors="replace"), path
 
 
-@pytest.mark.usefixtures("clean_env")
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
 def test_fix_that_never_lands_stops_after_max_iters(tmp_path: Path) -> None:
     wrong = "main.py\n<<<<<<< SEARCH\nfrom utils import load_everything\n=======\nfrom utils import load_config\n"
     wrong += ">>>>>>> REPLACE\n"
@@ -133,7 +135,7 @@ def test_fix_that_never_lands_stops_after_max_iters(tmp_path: Path) -> None:
     assert json.loads((out / "manifest.json").read_text())["stages"]["debug"]["status"] == "failed"
 
 
-@pytest.mark.usefixtures("clean_env")
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
 def test_run_with_debug_repairs_statically_then_debugs(tmp_path: Path) -> None:
     # The repair round fixes what the static checks find (the import, the config key); the NameError needs a run.
     script = buggy_script({"repair/checks": FIX_IMPORT + "\n" + FIX_CONFIG, "debug/iter-01": FIX_NAME})
@@ -159,41 +161,53 @@ def test_run_with_debug_repairs_statically_then_debugs(tmp_path: Path) -> None:
         assert server.requests == []
 
 
-@pytest.mark.usefixtures("clean_env")
-def test_timeout_kills_the_whole_process_group(tmp_path: Path, server: FakeOpenAIServer) -> None:
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
+def test_timeout_kills_everything_the_command_started(tmp_path: Path, server: FakeOpenAIServer) -> None:
     out = tmp_path / "run"
     assert make_run(server, out)[0] == 0
-    command = "sleep 60 & echo $! > child.pid; echo started; sleep 60"
+    # A background child and a detached daemon; named by a marker, since their pids inside the sandbox mean nothing.
+    marker = f"pcdebug{uuid.uuid4().hex[:10]}"
+    command = f"bash -c 'exec -a {marker}a sleep 60' & setsid bash -c 'exec -a {marker}b sleep 60' & "
+    command += "echo started; sleep 60"
     code, output = debug(out, "--cmd", command, "--max-iters", "0", "--timeout", "1")
     assert code == 1 and "timed out" in output
     result = json.loads((out / "debug/iter-01/result.json").read_text())
     assert result["timed_out"] is True and result["seconds"] < 15
+    assert result["sandbox"] == "bwrap" and result["network"] is False
     assert "started" in (out / "debug/iter-01/output.txt").read_text()
-    child = int((out / "repo/child.pid").read_text())
-    assert not alive(child), "the background child outlived the timeout"
+    assert not running(marker), "a child outlived the timeout"
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for a reaper does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+def running(marker: str) -> bool:
+    """Whether a live (not zombie) process has ``marker`` in its command line."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "cmdline").read_bytes():
+                stat = (proc / "stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                    return True
+        except OSError:
+            continue
+    return False
 
 
-@pytest.mark.usefixtures("clean_env")
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
 def test_the_command_sees_no_credentials(tmp_path: Path, server: FakeOpenAIServer) -> None:
     out = tmp_path / "run"
     assert make_run(server, out)[0] == 0
-    command = 'echo "key=${OPENAI_API_KEY-unset} tok=${SERVICE_TOKEN-unset} smoke=$PAPERCODER_SMOKE home=$HOME"'
-    code, output = debug(out, "--cmd", command, "--max-iters", "0", env={"SERVICE_TOKEN": "tok-123", "HOME": "/h"})
+    # The key the model reads through --api-key-env, under a name no deny-list would catch, and a token.
+    secrets = {"LLM_ACCESS": "sk-llm-access-4d2e", "SERVICE_TOKEN": "tok-123", "HOME": str(tmp_path)}
+    command = 'env; echo "smoke=$PAPERCODER_SMOKE home=$HOME"; ls -A "$HOME" | wc -l'
+    code, output = debug(out, "--cmd", command, "--max-iters", "0", "--api-key-env", "LLM_ACCESS", env=secrets)
     assert code == 0, output
     text = (out / "debug/iter-01/output.txt").read_text()
-    assert "key=unset tok=unset smoke=1 home=/h" in text
+    assert "smoke=1 home=/tmp/home\n0\n" in text  # an empty home of its own
+    assert "sk-llm-access-4d2e" not in text and "tok-123" not in text and TEST_KEY not in text
+    summary = json.loads((out / "debug/summary.json").read_text())
+    assert summary["sandbox"] == "bwrap" and summary["network"] == "install"
 
 
-@pytest.mark.usefixtures("clean_env")
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
 def test_venv_runs_in_its_own_environment(tmp_path: Path, server: FakeOpenAIServer) -> None:
     out = tmp_path / "run"
     assert make_run(server, out)[0] == 0
@@ -201,6 +215,27 @@ def test_venv_runs_in_its_own_environment(tmp_path: Path, server: FakeOpenAIServ
     code, output = debug(out, "--cmd", 'python -c "import sys; print(sys.prefix)"', "--max-iters", "0", "--venv")
     assert code == 0, output
     assert str((out / "venv").resolve()) in (out / "debug/iter-01/output.txt").read_text().replace("\n", "")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_sandbox_options(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    out = tmp_path / "run"
+    assert make_run(server, out)[0] == 0
+    code, output = debug(out, "--sandbox", "docker")
+    assert code == 2 and "--sandbox docker needs --image IMAGE" in output and len(output.strip().splitlines()) == 1
+    code, output = debug(out, "--network", "sometimes")
+    assert code == 2 and "--network sometimes: use install" in output
+    # none only when asked for, and then with a warning; recorded like any backend.
+    code, output = debug(out, "--sandbox", "none", "--cmd", "echo hi", "--max-iters", "0")
+    assert code == 0 and "unisolated" in output
+    assert json.loads((out / "debug/iter-01/result.json").read_text())["sandbox"] == "none"
+    boxed = runner.invoke(app, ["debug", "--help"]).output
+    help_text = " ".join(boxed.replace("│", " ").split())  # rich draws the options in a box
+    assert "install (default: only while creating the venv and installing requirements.txt" in help_text
+    # run --debug checks the sandbox before any model call.
+    requests = len(server.requests)
+    code, output = make_run(server, tmp_path / "other", "--debug", "--sandbox", "jail")
+    assert code == 2 and "--sandbox jail: use auto" in output and len(server.requests) == requests
 
 
 @pytest.mark.usefixtures("clean_env")

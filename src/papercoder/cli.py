@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from papercoder import __version__
+from papercoder.commands.debug import GPUS_HELP, IMAGE_HELP, NETWORK_HELP, SANDBOX_HELP
 from papercoder.commands.estimate import estimate_command
 from papercoder.commands.progress import ProgressView, problem_count, summary_table, usd
 from papercoder.errors import EXIT_PROBLEMS, PapercoderError
@@ -27,6 +28,7 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.debugging import DebugOptions, DebugResult
 from papercoder.pipeline.debugging import run as debug_run
 from papercoder.pipeline.runner import IngestOptions
+from papercoder.repo.sandbox import SandboxSpec, choose_backend
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a stage or model call failed (the run dir keeps what was done — re-run to resume); "
@@ -159,6 +161,10 @@ def run(
             "--debug", help="Then run the repository and fix it until it runs, as `papercoder debug RUN_DIR` does."
         ),
     ] = False,
+    sandbox: Annotated[str, typer.Option("--sandbox", help=f"With --debug. {SANDBOX_HELP}")] = "auto",
+    image: Annotated[str | None, typer.Option("--image", help=f"With --debug. {IMAGE_HELP}")] = None,
+    gpus: Annotated[bool, typer.Option("--gpus", help=f"With --debug. {GPUS_HELP}")] = False,
+    network: Annotated[str, typer.Option("--network", help=f"With --debug. {NETWORK_HELP}")] = "install",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
@@ -196,6 +202,7 @@ def run(
                 keep_references=keep_references,
                 grobid_url=grobid_url,
                 debug=debug,
+                sandbox=SandboxSpec(sandbox, image, gpus, network),
             )
         )
 
@@ -226,6 +233,7 @@ class RunArgs:
     coding_order: str = "sequential"
     dep_context: str = "interface"
     debug: bool = False
+    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -247,6 +255,8 @@ def _run(args: RunArgs) -> None:
         raise PapercoderErrorExit(2, f"--dep-context {args.dep_context}: use interface or full")
     dep_context: Literal["interface", "full"] = "full" if args.dep_context == "full" else "interface"
     target = args.out_dir or Path("runs") / paper.stem
+    if args.debug:
+        choose_backend(args.sandbox)  # no sandbox: say so before any model call, not after the pipeline
     options = PipelineOptions(
         concurrency=args.concurrency,
         coding_order=order,
@@ -275,7 +285,7 @@ def _run(args: RunArgs) -> None:
                 ingest=ingest,
                 budget=budget,
             )
-            return ctx, (await debug_run(ctx, DebugOptions()) if args.debug else None)
+            return ctx, (await debug_run(ctx, DebugOptions(sandbox=args.sandbox)) if args.debug else None)
         finally:
             await model_obj.aclose()
 

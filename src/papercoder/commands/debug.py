@@ -20,6 +20,7 @@ from papercoder.llm.registry import ModelChoice
 from papercoder.llm.urls import safe_url
 from papercoder.pipeline.debugging import DebugNotConverged, DebugOptions, DebugResult, failure_message, open_run
 from papercoder.pipeline.debugging import run as debug_run
+from papercoder.repo.sandbox import SandboxSpec, choose_backend
 from papercoder.run import Manifest, RunDir
 
 
@@ -83,10 +84,26 @@ def finish(outcome: DebugResult, console: Console, *, as_json: bool, quiet: bool
         console.print(summary_line(outcome), soft_wrap=True)
 
 
-def debug_options(command: str | None, max_iters: int, timeout: float, venv: bool) -> DebugOptions:
+def debug_options(
+    command: str | None, max_iters: int, timeout: float, venv: bool, sandbox: SandboxSpec | None = None
+) -> DebugOptions:
     if command is not None and not command.strip():
         raise InputError('--cmd is empty; give the command to run, e.g. --cmd "python main.py"')
-    return DebugOptions(command=command, max_iters=max_iters, timeout=timeout, venv=venv)
+    sandbox = sandbox or SandboxSpec()
+    return DebugOptions(command=command, max_iters=max_iters, timeout=timeout, venv=venv, sandbox=sandbox)
+
+
+# The sandbox options, shared with `papercoder run --debug`.
+SANDBOX_HELP = (
+    "Where generated code runs: auto (bwrap where it works; docker/podman with --image otherwise), bwrap, docker, "
+    "podman, or none (unisolated, with a warning)."
+)
+IMAGE_HELP = "The container image for --sandbox docker/podman; it needs bash and python3."
+GPUS_HELP = "Give the code the GPUs (/dev/nvidia*, /dev/dri; docker --gpus all); lifts the address-space limit."
+NETWORK_HELP = (
+    "When the code may use the network: install (default: only while creating the venv and installing "
+    "requirements.txt; the command itself runs offline), always, or never."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -108,6 +125,14 @@ def register(app: typer.Typer) -> None:
         venv: Annotated[
             bool, typer.Option("--venv", help="Run in RUN_DIR/venv with requirements.txt installed.")
         ] = False,
+        sandbox: Annotated[str, typer.Option("--sandbox", help=SANDBOX_HELP)] = "auto",
+        image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
+        gpus: Annotated[bool, typer.Option("--gpus", help=GPUS_HELP)] = False,
+        network: Annotated[str, typer.Option("--network", help=NETWORK_HELP)] = "install",
+        memory: Annotated[
+            float,
+            typer.Option("--memory", min=0, help="GiB of address space per process in the sandbox (0: no limit)."),
+        ] = 16.0,
         model: Annotated[str | None, typer.Option("--model", "-m", help="Default: the run's own model.")] = None,
         base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
         api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Variable holding the key.")] = None,
@@ -116,20 +141,26 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the generated repository and fix it with the model until the command exits 0.
 
-        Each run is a subprocess in RUN_DIR/repo with a timeout, no API keys or tokens in its environment, and
-        PAPERCODER_SMOKE=1 (the code's short check mode). On a failure the model sees the error's tail and the
-        files involved and answers SEARCH/REPLACE edits. Every iteration is kept in RUN_DIR/debug/iter-NN/.
-        Exit code 1 when the command still fails after --max-iters fix rounds.
+        Each run is sandboxed (bubblewrap by default: read-only system, empty home, private /tmp, only repo/ and
+        the venv writable, no network, no view of other processes) in RUN_DIR/repo with a timeout that kills
+        everything it started, an allow-listed environment (no API key of any name) and PAPERCODER_SMOKE=1 (the
+        code's short check mode). With --venv, installing requirements.txt is a separate phase that has the
+        network (--network install, the default); the command itself never does unless --network always. On a
+        failure the model sees the error's tail and the files involved and answers SEARCH/REPLACE edits. Every
+        iteration is kept in RUN_DIR/debug/iter-NN/. Exit code 1 when the command still fails after --max-iters
+        fix rounds.
 
         Example: papercoder debug runs/tiny --cmd "python main.py" --max-iters 3 --timeout 300
         """
         out = Console(highlight=False)
         err = Console(stderr=True, highlight=False)
         with _guard():
-            options = debug_options(cmd, max_iters, timeout, venv)
+            spec = SandboxSpec(sandbox, image, gpus, network, memory or None)
+            options = debug_options(cmd, max_iters, timeout, venv, spec)
             manifest = RunDir(run_dir).load_manifest()
             if manifest is None:
                 raise InputError(f"not a papercoder run directory (no readable manifest.json): {run_dir}")
+            choose_backend(options.sandbox)  # no working sandbox: one line now, before the model is set up
             choice = model_of_run(manifest, model, base_url, api_key_env)
             chatty = not (quiet or as_json)
 

@@ -1,9 +1,11 @@
 """The debug loop: run the repository, show the model the failure, apply its edits, run again (``debug/``).
 
 The only stage that executes generated code, and only when asked (``papercoder debug`` or ``run --debug``). Each
-run is a subprocess in ``repo/`` with a timeout that kills its whole process group, an environment without
-credentials (``papercoder.repo.sandbox``) and ``PAPERCODER_SMOKE=1``, optionally inside its own virtual environment
-(``RUN_DIR/venv``). A failed run gives the model the error's tail and the files it involves (step
+run goes through a sandbox backend (``papercoder.repo.sandbox``: bwrap by default, docker/podman, or ``none`` when
+asked) in ``repo/``, with a timeout that kills everything it started, an allow-listed environment (no credentials)
+and ``PAPERCODER_SMOKE=1``, optionally inside its own virtual environment (``RUN_DIR/venv``). Two phases: creating
+the venv and installing ``requirements.txt`` may use the network (``--network install``, the default); the command
+itself runs offline. A failed run gives the model the error's tail and the files it involves (step
 ``debug/iter-NN``); its SEARCH/REPLACE edits are applied and the command runs again, until it exits 0 or the fix
 rounds are spent. ``debug/iter-NN/`` keeps each run (``result.json``, ``output.txt``) and each fix (``answer.md``,
 ``fix.diff``); ``debug/summary.json`` the outcome and the paper's metric, lines modified over total lines.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,18 @@ from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
-from papercoder.repo.sandbox import SMOKE_ENV, Execution, execute, prepare_venv, scrubbed_env, tail, venv_env
+from papercoder.repo.sandbox import (
+    SMOKE_ENV,
+    Backend,
+    Execution,
+    Phase,
+    SandboxSpec,
+    allowed_env,
+    choose_backend,
+    prepare_venv,
+    tail,
+    venv_env,
+)
 from papercoder.run import RunDir
 
 PROMPT_RESERVE = 1500  # tokens of the debug prompt besides the files
@@ -45,12 +58,14 @@ class DebugOptions:
         max_iters: Fix rounds (model calls) at most; the command runs once more after the last one.
         timeout: Seconds one run may take before its process group is killed.
         venv: Run inside ``RUN_DIR/venv`` with ``requirements.txt`` installed (re-installed when it changes).
+        sandbox: Which backend, image, GPUs and network policy (see :func:`papercoder.repo.sandbox.choose_backend`).
     """
 
     command: str | None = None
     max_iters: int = 3
     timeout: float = 600.0
     venv: bool = False
+    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,8 @@ class DebugResult:
     modified_lines: int
     total_lines: int
     log_dir: str
+    sandbox: str = ""
+    network: str = ""
 
     @property
     def modified_ratio(self) -> float:
@@ -122,63 +139,87 @@ def _write(folder: Path, name: str, text: str) -> None:
     (folder / name).write_text(text, encoding="utf-8")
 
 
-def _result(execution: Execution, n: int) -> dict[str, Any]:
+def _result(execution: Execution, n: int, backend: Backend) -> dict[str, Any]:
     return {
         "iteration": n,
         "command": execution.command,
         "exit_code": execution.exit_code,
         "timed_out": execution.timed_out,
         "seconds": execution.seconds,
+        "sandbox": backend.name,
+        "network": backend.networked("run"),
         "fix": None,
     }
 
 
 class _Runner:
-    """Runs the command, in the venv when asked, re-installing the requirements when they change."""
+    """Runs the command in the sandbox, in the venv when asked, re-installing the requirements when they change
+    (the install phase, which may use the network; the run phase may not unless ``--network always``)."""
 
-    def __init__(self, ctx: RunContext, options: DebugOptions, log: Path) -> None:
-        self.ctx, self.options, self.log = ctx, options, log
-        self.env = scrubbed_env(smoke=True)
+    def __init__(self, ctx: RunContext, options: DebugOptions, log: Path, backend: Backend) -> None:
+        self.ctx, self.options, self.log, self.backend = ctx, options, log, backend
+        self.venv = ctx.run.root / "venv"
+        self.cache = ctx.run.root / "cache"  # pip's cache survives the sandbox's empty home
         self.installed: str | None = None
 
-    def _venv(self) -> dict[str, str]:
-        venv = self.ctx.run.root / "venv"
+    def _env(self, phase: Phase) -> dict[str, str]:
+        env = allowed_env(phase=phase, smoke=True)
+        if self.options.venv:
+            env["XDG_CACHE_HOME"] = str(self.cache)
+        return env
+
+    def _install(self) -> None:
         wanted = self.ctx.run.repo / "requirements.txt"
         requirements = wanted.read_text(encoding="utf-8", errors="replace") if wanted.is_file() else ""
         if self.installed != requirements:
-            self.ctx.progress("debug", f"installing requirements.txt into {venv}")
+            self.ctx.progress("debug", f"installing requirements.txt into {self.venv}")
             limit = max(INSTALL_TIMEOUT, self.options.timeout)
-            install = prepare_venv(venv, self.ctx.run.repo, self.env, timeout=limit)
+            env, repo = self._env("install"), self.ctx.run.repo
+            install = prepare_venv(self.backend, self.venv, repo, env, timeout=limit, writable=[self.cache])
             self.installed = requirements  # a failed install is not retried until requirements.txt changes
             if install is not None:
-                report = f"$ {install.command}\nexit {install.exit_code}\n{tail(install.output, 200)}\n"
+                network = "with" if self.backend.networked("install") else "without"
+                report = f"$ {install.command}\n# {self.backend.name} sandbox, {network} network\n"
+                report += f"exit {install.exit_code}\n{tail(install.output, 200)}\n"
                 _write(self.log, "install.txt", report)
                 if not install.ok:
                     where = self.log / "install.txt"
                     self.ctx.warn(f"debug: installing requirements.txt failed (exit {install.exit_code}); see {where}")
-        return venv_env(venv, self.env)
+
+    def _execute(self, command: str) -> Execution:
+        env, writable = self._env("run"), []
+        if self.options.venv:
+            self._install()
+            env, writable = venv_env(self.venv, env), [self.venv, self.cache]
+        timeout = self.options.timeout
+        return self.backend.execute(
+            command, self.ctx.run.repo, timeout=timeout, phase="run", env=env, writable=writable
+        )
 
     async def __call__(self, command: str) -> Execution:
-        env = self._venv() if self.options.venv else self.env
-        return await asyncio.to_thread(execute, command, self.ctx.run.repo, timeout=self.options.timeout, env=env)
+        return await asyncio.to_thread(self._execute, command)
 
 
 async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
     """Run and fix until the command exits 0 or ``options.max_iters`` fix rounds are spent; never raises for a
     command that keeps failing (see :class:`DebugResult`; the CLI turns that into exit code 1)."""
     command = options.command or default_command(ctx)
+    backend = choose_backend(options.sandbox)
+    if backend.warning:
+        ctx.warn(backend.warning)
     log = ctx.run.root / "debug"
     if log.is_dir():
         shutil.rmtree(log)  # the log is of this debug session
     with ctx.stage("debug") as clock:
         original = snapshot(ctx.run.repo)
-        runner = _Runner(ctx, options, log)
+        runner = _Runner(ctx, options, log, backend)
+        ctx.progress("debug", f"sandbox: {backend.name} (network: {backend.network})")
         feedback, fixes, execution = "", 0, None
         for n in range(1, options.max_iters + 2):
             folder = log / f"iter-{n:02d}"
             ctx.progress("debug", f"run {n}: {command}")
             execution = await runner(command)
-            result = _result(execution, n)
+            result = _result(execution, n, backend)
             _write(folder, "output.txt", tail(execution.output, 200, 20_000) + "\n")
             _write(folder, "result.json", json.dumps(result, indent=2) + "\n")
             if execution.ok or n > options.max_iters:
@@ -200,6 +241,7 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
                 output=tail(execution.output),
                 feedback=feedback,
                 smoke_env=SMOKE_ENV,
+                offline=not backend.networked("run"),
             )
             fixes += 1
             feedback = done.feedback
@@ -220,6 +262,8 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             modified_lines=modified_lines(original, final),
             total_lines=sum(count_lines(t) for t in original.values()),
             log_dir=str(log),
+            sandbox=backend.name,
+            network=backend.network,
         )
         _write(log, "summary.json", json.dumps(outcome.record(), indent=2) + "\n")
         clock.finish("done" if outcome.converged else "failed", None if outcome.converged else failure_message(outcome))
