@@ -14,7 +14,7 @@ import pytest
 from papercoder.errors import InputError
 from papercoder.repo.sandbox import SandboxSpec, allowed_env, choose_backend, prepare_venv, tail
 from papercoder.repo.sandbox.base import Limits, Local
-from papercoder.repo.sandbox.bwrap import bwrap_argv, bwrap_problem, interpreter_paths
+from papercoder.repo.sandbox.bwrap import bwrap_argv, bwrap_problem, interpreter_paths, reachable_python
 from papercoder.repo.sandbox.container import Container, container_argv, container_problem
 
 
@@ -211,3 +211,36 @@ def test_tail() -> None:
     text = "".join(f"line {i}\n" for i in range(500))
     assert tail(text, lines=3) == "line 497\nline 498\nline 499"
     assert tail(text, lines=500, chars=20).startswith("…") and len(tail(text, lines=500, chars=20)) == 21
+
+
+def test_a_launcher_under_a_hidden_home_gives_way_to_this_interpreter(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shims = home / ".pyenv" / "shims"
+    shims.mkdir(parents=True)
+    launcher = shims / "python"
+    launcher.write_text('#!/bin/sh\nexec pyenv exec python "$@"\n')
+    launcher.chmod(0o755)
+    path = f"{shims}:/usr/bin:/bin"
+    assert reachable_python(path, [home]) == f"{Path(sys.base_prefix) / 'bin'}:{path}"
+    assert reachable_python(path, [tmp_path / "elsewhere"]) == path  # not hidden: the launcher works inside
+
+
+@pytest.mark.usefixtures("bwrap_ready")
+def test_python_runs_inside_when_path_starts_with_a_hidden_launcher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shims = Path("/root/.pyenv/shims") if Path("/root/.pyenv/shims/python").exists() else None
+    if shims is None:  # make one: a launcher in a hidden home that only works outside
+        home = tmp_path / "home"
+        shims = home / "shims"
+        shims.mkdir(parents=True)
+        (shims / "python").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+        (shims / "python").chmod(0o755)
+        monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{shims}:/usr/bin:/bin")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "main.py").write_text("print('ran', 6 * 7)\n")
+    done = choose_backend("bwrap").execute("python main.py", repo, timeout=60)
+    assert done.ok, done.output
+    assert "ran 42" in done.output

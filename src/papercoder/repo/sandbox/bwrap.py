@@ -94,6 +94,18 @@ def interpreter_paths(path: str, hidden: Sequence[Path]) -> list[Path]:
     return sorted(p for p in needed if not any(q != p and _under(p, q) for q in needed))
 
 
+def reachable_python(path: str, hidden: Sequence[Path]) -> str:
+    """``path`` with this interpreter's base ``bin`` first when the ``python`` it finds is a launcher under a hidden
+    folder that is not an installation (a pyenv shim in ``~/.pyenv/shims``): inside, ``python`` then still runs."""
+    found = shutil.which("python", path=path) or shutil.which("python3", path=path)
+    if found is None or not any(_under(Path(found).absolute(), h) for h in hidden):
+        return path
+    if _is_python(Path(found).resolve().parent.parent):
+        return path  # a real installation, bound back read-only by interpreter_paths
+    base = Path(sys.base_prefix) / "bin"
+    return f"{base}{os.pathsep}{path}" if (base / "python3").exists() else path
+
+
 def _is_python(prefix: Path) -> bool:
     """Whether ``prefix`` is a Python installation or venv, not a home that happens to hold a ``bin/python``."""
     return (prefix / "pyvenv.cfg").is_file() or any(prefix.glob("lib/python3*/os.py"))
@@ -145,6 +157,7 @@ class Bwrap(Backend):
         code_env["HOME"] = str(SANDBOX_HOME)
         code_env["TMPDIR"] = "/tmp"
         hide = hidden_homes()
+        code_env["PATH"] = reachable_python(code_env["PATH"], [*_PRIVATE, *hide])
         paths = [cwd.resolve()]
         for folder in writable:
             folder.mkdir(parents=True, exist_ok=True)  # a bind needs its source
