@@ -101,7 +101,7 @@ def runs_command(
         table = Table(title=f"Runs under {root}")
         for column in ("name", "status", "model", "files", "tokens", "cost", "score", "updated (UTC)"):
             table.add_column(column, justify="right" if column in ("files", "tokens", "cost", "score") else "left")
-        colours = {"done": "green", "failed": "red", "running": "yellow", "unreadable": "red"}
+        colours = {"done": "green", "failed": "red", "running": "yellow", "interrupted": "magenta", "unreadable": "red"}
         for r in rows:
             colour = colours.get(r.status, "white")
             table.add_row(
