@@ -131,6 +131,9 @@ def test_a_second_process_on_a_held_run_dir_exits_2_naming_the_holder(tmp_path: 
             assert output.count("\n") == 1 and f"PID {proc.pid} (papercoder run)" in output, output
             code, output = invoke(["debug", str(out), "--cmd", "true"])
             assert code == 2 and f"PID {proc.pid}" in output, output
+            judge = ["--judge-model", "fake-model", "--base-url", server.base_url]
+            code, output = invoke(["eval", str(out), *judge])  # eval writes RUN_DIR/eval/
+            assert code == 2 and f"PID {proc.pid}" in output, output
             code, output = invoke(run_args(server, EXAMPLE_PAPER, out, "--fresh"))  # --fresh empties nothing held
             assert code == 2, output
             assert (out / "manifest.json").is_file()
@@ -265,7 +268,7 @@ def test_a_killed_run_shows_interrupted_and_its_resume_adds_the_time(tmp_path: P
         shown = load_run(out).manifest  # the report header reads the same
         assert shown.status == "interrupted" and shown.stages["coding"].status == "interrupted"
 
-        code, output = invoke(run_args(server, EXAMPLE_PAPER, out, "--concurrency", "1"))  # the same command
+        code, output = invoke(run_args(server, EXAMPLE_PAPER, out))  # --concurrency only schedules: a resume
         assert code == 0, output
     after = json.loads((out / "manifest.json").read_text())
     assert after["status"] == "done" and after["stages"]["coding"]["status"] == "done"

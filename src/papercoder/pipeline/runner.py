@@ -60,6 +60,12 @@ class IngestOptions(BaseModel):
     grobid_url: str | None = None
 
 
+def _identity(settings: dict[str, object]) -> dict[str, object]:
+    """The settings that shape what the model is asked; ``concurrency`` only schedules the same calls (the context
+    of a dag-ordered file does not depend on the order calls finish in), so a resume may change it."""
+    return {k: v for k, v in settings.items() if k != "concurrency"}
+
+
 def _manifest(
     old: Manifest | None,
     read: ReadPaper,
@@ -82,13 +88,14 @@ def _manifest(
     if old is not None:
         same = (
             old.model.name == info.name
-            and old.settings == settings
+            and _identity(old.settings) == _identity(settings)
             and old.paper.get("text_sha256") == paper["text_sha256"]
         )
         if same:
             old.status = "running"
             old.error = None
             old.paper.update(paper)  # the same text may come from a moved file
+            old.settings = settings
             return old, True
     manifest = Manifest(
         papercoder_version=__version__, created_at=now_iso(), model=info, settings=settings, paper=paper
