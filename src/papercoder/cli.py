@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -27,8 +27,10 @@ from papercoder.pipeline import PipelineOptions, run_pipeline, summary
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.debugging import DebugOptions, DebugResult
 from papercoder.pipeline.debugging import run as debug_run
+from papercoder.pipeline.rundir import check_out
 from papercoder.pipeline.runner import IngestOptions
 from papercoder.repo.sandbox import SandboxSpec, choose_backend
+from papercoder.rundir_lock import hold
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a stage or model call failed (the run dir keeps what was done — re-run to resume); "
@@ -292,7 +294,10 @@ def _run(args: RunArgs) -> None:
     if args.method != "papercoder":
         _baseline(args, target, model_obj)
         return
-    with view:
+    # With --debug one lock spans the run and the debug loop, so no other process slips in between.
+    if args.debug:
+        check_out(target)
+    with view, hold(target, "run --debug") if args.debug else nullcontext():
         try:
             ctx, debugged = asyncio.run(go())
         finally:
@@ -346,6 +351,7 @@ def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
                 RunDir(target),
                 temperature=args.temperature,
                 reasoning_effort=args.reasoning_effort,
+                fresh=args.fresh,
             )
         finally:
             await model.aclose()

@@ -13,8 +13,10 @@ from papercoder.fsutil import atomic_write_json, atomic_write_text
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
 from papercoder.llm.urls import redact, safe_url
+from papercoder.rundir_lock import held_elsewhere
 
-StageStatus = Literal["pending", "running", "done", "failed", "skipped"]
+# ``interrupted``: the manifest says ``running`` but no live process holds the run dir (it was killed).
+StageStatus = Literal["pending", "running", "done", "failed", "skipped", "interrupted"]
 STAGES = ("ingest", "planning", "analysis", "coding")
 
 
@@ -54,12 +56,15 @@ class Manifest(BaseModel):
     papercoder_version: str = ""
     created_at: str = ""
     updated_at: str = ""
-    status: Literal["running", "done", "done-with-problems", "failed"] = "running"
+    status: Literal["running", "done", "done-with-problems", "failed", "interrupted"] = "running"
     paper: dict[str, object] = Field(default_factory=dict)
     model: ModelInfo = Field(default_factory=ModelInfo)
     settings: dict[str, object] = Field(default_factory=dict)
     stages: dict[str, StageRecord] = Field(default_factory=lambda: {s: StageRecord() for s in STAGES})
     files: list[str] = Field(default_factory=list)
+    # repo/ as the pipeline last wrote it (path → sha256): a file that differs now was changed afterwards (by
+    # ``papercoder debug`` or by hand), and a later ``run`` keeps it rather than rewrite it from the call cache.
+    repo_sha256: dict[str, str] = Field(default_factory=dict)
     paper_fit: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     # The problems that remain after the repair round (status done-with-problems), one line each.
@@ -75,6 +80,17 @@ class Manifest(BaseModel):
     def total_cost(self) -> float | None:
         costs = [r.cost_usd for r in self.stages.values()]
         return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+
+
+def settle_status(manifest: Manifest, root: Path) -> Manifest:
+    """Mark a run that says ``running`` while no other live process holds its directory (see ``rundir_lock``)
+    as ``interrupted``, with the stage it was in; a process holding the lock itself left nothing running."""
+    if manifest.status == "running" and not held_elsewhere(root):
+        manifest.status = "interrupted"
+        for record in manifest.stages.values():
+            if record.status == "running":
+                record.status = "interrupted"
+    return manifest
 
 
 def now_iso() -> str:
@@ -93,6 +109,7 @@ class RunDir:
         self.calls = root / "calls"
         self.repo = root / "repo"
         self.manifest_path = root / "manifest.json"
+        self.lock_path = root / ".lock"
 
     def create(self) -> None:
         for folder in (self.paper, self.planning, self.analysis, self.coding, self.calls, self.repo):
@@ -110,12 +127,14 @@ class RunDir:
         return (self.root / relative).is_file()
 
     def load_manifest(self) -> Manifest | None:
+        """The manifest (None when absent or unreadable), a dead run's ``running`` shown as ``interrupted``."""
         if not self.manifest_path.is_file():
             return None
         try:
-            return Manifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
+            manifest = Manifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
         except ValueError:
             return None
+        return settle_status(manifest, self.root)
 
     def save_manifest(self, manifest: Manifest) -> None:
         manifest.updated_at = now_iso()
@@ -133,9 +152,12 @@ class StageClock:
         self.record = record
         self.model_name = model_name
         self._t0 = 0.0
+        self._before = 0.0
 
     def start(self) -> None:
-        """Begin (or redo) the stage: counters restart, since a resumed stage re-counts its cached answers."""
+        """Begin (or resume) the stage: call counters restart, since a resumed stage re-counts its cached answers;
+        the wall time goes on from what the record holds, since the time spent before an interruption was really
+        spent (a record of a run with other inputs is a new one, at 0)."""
         self.record.status = "running"
         self.record.started_at = now_iso()
         self.record.error = None
@@ -143,12 +165,17 @@ class StageClock:
         self.record.cached_calls = 0
         self.record.usage = Usage()
         self.record.cost_usd = 0.0
-        self.record.wall_s = 0.0
+        self._before = self.record.wall_s
         self._t0 = time.monotonic()
+
+    def tick(self) -> None:
+        """Bring ``wall_s`` up to now, so a manifest saved mid-stage (and left by a killed run) holds the time."""
+        self.record.wall_s = round(self._before + time.monotonic() - self._t0, 3)
 
     def add(self, usage: Usage, from_cache: bool) -> None:
         """Count one answer. Usage and cost are what the answer cost when it was made, cached or not, so a resumed
         run records the same totals as an uninterrupted one; ``cached_calls`` says how many were served from cache."""
+        self.tick()
         self.record.calls += 1
         if from_cache:
             self.record.cached_calls += 1
@@ -162,5 +189,5 @@ class StageClock:
     def finish(self, status: StageStatus, error: str | None = None) -> None:
         self.record.status = status
         self.record.finished_at = now_iso()
-        self.record.wall_s = round(time.monotonic() - self._t0, 3)
+        self.tick()
         self.record.error = error

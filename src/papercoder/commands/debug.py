@@ -22,6 +22,7 @@ from papercoder.pipeline.debugging import DebugNotConverged, DebugOptions, Debug
 from papercoder.pipeline.debugging import run as debug_run
 from papercoder.repo.sandbox import SandboxSpec, choose_backend
 from papercoder.run import Manifest, RunDir
+from papercoder.rundir_lock import hold
 
 
 @contextmanager
@@ -168,12 +169,14 @@ def register(app: typer.Typer) -> None:
                 if chatty:
                     err.print(f"[bold cyan]{stage:>9}[/] {escape(message)}", soft_wrap=True)
 
-            ctx = open_run(run_dir, registry.build(choice), progress=progress)
+            with hold(run_dir, "debug"):  # one process at a time in a run dir (``rundir_lock``)
+                ctx = open_run(run_dir, registry.build(choice), progress=progress)
 
-            async def go() -> DebugResult:
-                try:
-                    return await debug_run(ctx, options)
-                finally:
-                    await ctx.model.aclose()
+                async def go() -> DebugResult:
+                    try:
+                        return await debug_run(ctx, options)
+                    finally:
+                        await ctx.model.aclose()
 
-            finish(asyncio.run(go()), out, as_json=as_json)
+                outcome = asyncio.run(go())
+            finish(outcome, out, as_json=as_json)

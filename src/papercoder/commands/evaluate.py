@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -20,6 +20,7 @@ from papercoder.fsutil import atomic_write_json
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
 from papercoder.llm.cache import CachedModel, CallCache
+from papercoder.rundir_lock import hold
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False)
@@ -136,7 +137,7 @@ def eval_command(
     """
     from papercoder.evaluation.judge import judge_repository
 
-    with _guard():
+    with _guard(), ExitStack() as locks:
         chosen = mode or ("ref-based" if gold is not None else "ref-free")
         if chosen not in ("ref-free", "ref-based"):
             raise InputError(f"--mode {chosen}: use ref-free or ref-based")
@@ -145,6 +146,8 @@ def eval_command(
         if chosen == "ref-free" and gold is not None:
             raise InputError("--gold is for --mode ref-based; drop one of them")
         found = resolve_target(target)
+        if found.kind == "run":  # results land in RUN_DIR/eval/: one process at a time
+            locks.enter_context(hold(found.root, "eval"))
         text = _paper_text(paper, found.paper)
         repo = read_repo(found.repo, include=include or (), max_files=max_files, extra=found.extra)
         gold_repo = read_repo(gold, include=include or (), max_files=max_files) if gold is not None else None
@@ -236,9 +239,11 @@ def grade_command(
     """
     from papercoder.evaluation.rubric import grade_repository, load_rubric
 
-    with _guard():
+    with _guard(), ExitStack() as locks:
         tree = load_rubric(rubric)
         found = resolve_target(target)
+        if found.kind == "run":  # results land in RUN_DIR/eval/: one process at a time
+            locks.enter_context(hold(found.root, "grade"))
         text = _paper_text(paper, found.paper) if paper is not None or found.paper is not None else None
         repo = read_repo(found.repo, extra=found.extra)
         suffix = f"-{'-'.join(category.lower().split())}" if category else ""

@@ -107,6 +107,7 @@ def runs_command(
             "done-with-problems": "yellow",
             "failed": "red",
             "running": "yellow",
+            "interrupted": "magenta",
             "unreadable": "red",
         }
         for r in rows:

@@ -11,6 +11,7 @@ read it alike. The raw answer is kept in ``coding/baseline_<method>.md``. Calls 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from papercoder import __version__
@@ -20,7 +21,17 @@ from papercoder.evaluation.templates import render
 from papercoder.llm.base import CallSettings, ChatModel, Message
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.paper import Paper
+from papercoder.pipeline.rundir import (
+    check_out,
+    edited_files,
+    kept_message,
+    prepare,
+    refusal,
+    repo_sha256,
+    text_sha256,
+)
 from papercoder.run import Manifest, ModelInfo, RunDir, StageClock, now_iso
+from papercoder.rundir_lock import hold
 
 BaselineMethod = Literal["abstract", "paper"]
 BASELINES: tuple[BaselineMethod, ...] = ("abstract", "paper")
@@ -40,14 +51,18 @@ def baseline_messages(method: BaselineMethod, paper: Paper) -> list[Message]:
     return [{"role": "system", "content": render("baseline_system.j2")}, {"role": "user", "content": user}]
 
 
-def _manifest(run: RunDir, method: BaselineMethod, paper: Paper, model: ChatModel, settings: CallSettings) -> Manifest:
+def _manifest(
+    old: Manifest | None, method: BaselineMethod, paper: Paper, model: ChatModel, settings: CallSettings
+) -> Manifest:
     info = ModelInfo(name=model.name, context_window=model.context_window)
     wanted: dict[str, object] = {"method": method, **settings.model_dump(mode="json", exclude={"step"})}
-    old = run.load_manifest()
-    if old is not None and old.model.name == info.name and old.settings == wanted:
+    sha = text_sha256(paper.markdown())
+    same = old is not None and old.model.name == info.name and old.settings == wanted
+    if old is not None and same and old.paper.get("text_sha256") == sha:
         old.status, old.error = "running", None
         return old
     manifest = Manifest(papercoder_version=__version__, created_at=now_iso(), model=info, settings=wanted)
+    manifest.paper["text_sha256"] = sha
     for stage in ("planning", "analysis"):
         manifest.stages[stage].status = "skipped"
     return manifest
@@ -98,6 +113,7 @@ async def run_baseline(
     temperature: float | None = None,
     reasoning_effort: str | None = None,
     max_tokens: int | None = None,
+    fresh: bool = False,
 ) -> list[str]:
     """Generate a repository for ``paper`` with one call and write it into ``run``.
 
@@ -109,23 +125,43 @@ async def run_baseline(
         temperature: sampling temperature.
         reasoning_effort: passed to reasoning models.
         max_tokens: cap on the answer.
+        fresh: empty the run directory first (else a run dir of another paper is refused).
 
     Returns:
         The repository paths written, in answer order.
 
     Raises:
+        InputError: ``run`` is a non-empty folder that is not a run directory, holds another paper (without
+            ``fresh``), or is in use by another process.
         StageError: the answer holds no file in the asked format (its cache entry is dropped so a re-run asks
             again), or the abstract baseline gets a paper without an abstract.
         ModelError: the call failed after its retries.
     """
     if method not in BASELINES:
         raise StageError(f"unknown baseline {method!r}: use one of {', '.join(BASELINES)}")
-    run.create()
+    check_out(run.root)  # the same --out rules and lock as a pipeline run (``pipeline/rundir.py``)
+    with hold(run.root, f"run --method {method}"):
+        source = Path(paper.source_path).resolve() if paper.source_path else None
+        old = prepare(run, fresh, source, text_sha256(paper.markdown()))
+        settings = CallSettings(
+            step=f"baseline/{method}", max_tokens=max_tokens, temperature=temperature, reasoning_effort=reasoning_effort
+        )
+        manifest = _manifest(old, method, paper, model, settings)
+        edited = edited_files(run, old)
+        if edited and (manifest is not old or manifest.stages["coding"].status != "done"):
+            raise refusal(run, edited, "the paper, the model or the settings changed, so the repository is redone")
+        if edited:  # the same finished baseline: keep what `papercoder debug` (or a person) changed
+            _warn(manifest, kept_message(edited))
+            manifest.status = "done"
+            run.save_manifest(manifest)
+            return manifest.files
+        return await _generate(method, paper, model, run, settings, manifest)
+
+
+async def _generate(
+    method: BaselineMethod, paper: Paper, model: ChatModel, run: RunDir, settings: CallSettings, manifest: Manifest
+) -> list[str]:
     cached = model if isinstance(model, CachedModel) else CachedModel(model, CallCache(run.calls))
-    settings = CallSettings(
-        step=f"baseline/{method}", max_tokens=max_tokens, temperature=temperature, reasoning_effort=reasoning_effort
-    )
-    manifest = _manifest(run, method, paper, model, settings)
     run.save_manifest(manifest)
     clock = StageClock(manifest.stages["coding"], model.name)
     try:
@@ -147,6 +183,7 @@ async def run_baseline(
                 f"answer is in {run.root / 'coding' / f'baseline_{method}.md'}; re-run to ask again"
             )
         manifest.files = _write_files(run, split.files)
+        manifest.repo_sha256 = repo_sha256(run.repo)
     except PapercoderError as exc:
         if manifest.stages["coding"].status == "running":
             clock.finish("failed", str(exc))

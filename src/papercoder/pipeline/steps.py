@@ -29,9 +29,12 @@ def settings_for(ctx: RunContext, step: str, max_tokens: int | None, **extra: An
 
 
 async def ask(ctx: RunContext, clock: StageClock, messages: list[Message], settings: CallSettings) -> Completion:
-    """Make one call through the cache and count it."""
+    """Make one call through the cache and count it; a new answer saves the manifest, so a run killed later
+    still records the stage's calls and time so far."""
     done = await ctx.model.complete(messages, settings)
     clock.add(done.usage, done.from_cache)
+    if not done.from_cache:
+        ctx.save()
     return done
 
 

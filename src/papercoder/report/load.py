@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from papercoder.errors import InputError
-from papercoder.run import Manifest
+from papercoder.run import Manifest, settle_status
 
 MAX_TEXT_CHARS = 400_000  # one file's text in the report; more is cut with a note
 SKIP_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -99,11 +99,12 @@ def load_manifest(root: Path) -> Manifest:
     if not path.is_file():
         raise InputError(f"not a papercoder run directory (no manifest.json): {root}")
     try:
-        return Manifest.model_validate_json(path.read_text(encoding="utf-8", errors="replace"))
+        manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8", errors="replace"))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
         raise InputError(f"{path} is not a readable manifest ({where}: {first['msg']}); re-run to rewrite it") from None
+    return settle_status(manifest, root)  # a dead run's ``running`` shows as ``interrupted``
 
 
 def read_text(path: Path, limit: int = MAX_TEXT_CHARS) -> TextFile | None:

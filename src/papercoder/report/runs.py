@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from papercoder.errors import InputError
 from papercoder.report.load import eval_score, is_run_dir
-from papercoder.run import Manifest
+from papercoder.run import Manifest, settle_status
 
 MAX_DEPTH = 2
 
@@ -78,11 +78,14 @@ def _mtime(path: Path) -> str:
 
 
 def run_row(run: Path, root: Path) -> RunRow:
-    """The row of the run directory ``run``; a manifest that cannot be read gives status ``unreadable``."""
+    """The row of the run directory ``run``; a manifest that cannot be read gives status ``unreadable``, one left
+    ``running`` by a process that died ``interrupted``."""
     rel = run.relative_to(root).as_posix() if run != root else run.resolve().name
     manifest_path = run / "manifest.json"
     try:
-        m = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8", errors="replace"))
+        m = settle_status(
+            Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8", errors="replace")), run
+        )
     except (OSError, ValidationError) as exc:
         reason = str(exc).splitlines()[0]
         return RunRow(rel, run, "unreadable", "", 0, 0, None, _mtime(manifest_path), _scores(run), reason)
