@@ -129,7 +129,7 @@ class SourceTree:
 
 def _entries_cap(origin: Path, what: str) -> InputError:
     return InputError(
-        f"{origin} {what} over {MAX_ENTRIES} files or {_mb(MAX_ARCHIVE_BYTES)} (a decompression bomb?): "
+        f"{origin} {what} over {MAX_ENTRIES} files or {MAX_ARCHIVE_BYTES // 1024**3} GB (a decompression bomb?): "
         "pass the main .tex file or the PDF"
     )
 
