@@ -235,5 +235,5 @@ def test_inputs_cannot_escape_the_source_folder(tmp_path: Path) -> None:
     (folder / "main.tex").write_text("\\section{Main}Body.\\input{../secret}\\input{/etc/hostname}")
     paper = load_paper(folder / "main.tex")
     assert "leaked" not in paper.markdown()
-    assert "missing \\input file: ../secret" in paper.dropped
-    assert "missing \\input file: /etc/hostname" in paper.dropped
+    assert "refused \\input of ../secret (outside the paper)" in paper.dropped
+    assert "refused \\input of /etc/hostname (an absolute path)" in paper.dropped

@@ -1,25 +1,26 @@
 """Gathering a LaTeX paper's source: one file, a folder, or an arXiv tarball, with ``\\input`` resolved.
 
-Tarballs are read in memory (never extracted), so a hostile archive cannot write outside anything; members
-that are links, devices, absolute paths or ``..`` paths are ignored, and sizes are capped.
+Which files may be read, and the caps on reading them, live in ``latex_files``; here the expansion itself is
+capped (text size, include count and depth), so an include bomb ends in one ``InputError`` within seconds.
 """
 
 from __future__ import annotations
 
-import gzip
 import posixpath
 import re
-import tarfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from papercoder.errors import InputError
-from papercoder.paper.textio import read_text
+from papercoder.paper.latex_files import SourceTree, read_folder, read_tarball
 
-_TEXT_SUFFIXES = (".tex", ".bbl", ".sty", ".cls", ".def", ".ltx", ".latex")
-_MAX_FILE_BYTES = 20 * 1024 * 1024
-_MAX_TOTAL_BYTES = 200 * 1024 * 1024
-_MAX_DEPTH = 30
+# Far above any real paper (a 300-page thesis flattens to about 1 MB), and what the renderer still gets
+# through in about a minute; a bomb hits one of these caps within a second.
+MAX_EXPANDED_CHARS = 2_000_000
+MAX_INCLUDES = 1000
+MAX_INCLUDE_DEPTH = 30
+# Figures and bibliography files are often left out of arXiv sources; their absence is not worth a note.
+_QUIET_MISSING = (".bbl", ".sty", ".cls", ".pdf_tex", ".tikz", ".pgf")
 _VERBATIM_RE = re.compile(r"\\begin\{(verbatim\*?|Verbatim|lstlisting|minted|comment)\}.*?\\end\{\1\}", re.DOTALL)
 _COMMENT_RE = re.compile(r"(?<!\\)((?:\\\\)*)%.*")
 _INPUT_RE = re.compile(r"\\(input|include|subfile)\s*(?:\{([^{}]*)\}|\s([^\s{}\\%]+))")
@@ -34,6 +35,8 @@ class LatexSource:
     text: str
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The files on disk the text came from (a tarball counts as one), e.g. to tell when a rerun must redo it.
+    files_read: list[Path] = field(default_factory=list)
 
 
 def strip_comments(text: str) -> str:
@@ -72,69 +75,6 @@ def _drop_iffalse(text: str) -> str:
     return "".join(out)
 
 
-def _safe_member(name: str) -> str | None:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts:
-        return None
-    clean = posixpath.normpath(name)
-    return None if clean in (".", "") else clean
-
-
-def _read_tarball(path: Path) -> dict[str, str]:
-    files: dict[str, str] = {}
-    total = 0
-    try:
-        with tarfile.open(path, mode="r:*") as archive:
-            for member in archive:
-                name = _safe_member(member.name)
-                if not member.isfile() or name is None or not name.lower().endswith(_TEXT_SUFFIXES):
-                    continue
-                if member.size > _MAX_FILE_BYTES or total + member.size > _MAX_TOTAL_BYTES:
-                    raise InputError(f"{path} holds oversized LaTeX files (over 20 MB): pass the PDF instead")
-                handle = archive.extractfile(member)
-                if handle is not None:
-                    total += member.size
-                    files[name] = read_text(handle.read())
-    except tarfile.ReadError:
-        return _read_gzipped_single(path)
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise InputError(f"{path} is a corrupt or truncated archive ({exc}): download the source again") from exc
-    return files
-
-
-def _read_gzipped_single(path: Path) -> dict[str, str]:
-    """arXiv serves single-file sources as a gzipped .tex that is not a tar archive."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            data = handle.read(_MAX_FILE_BYTES + 1)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{path} is neither a tar archive nor gzipped LaTeX: pass a .tar.gz of the source") from exc
-    if len(data) > _MAX_FILE_BYTES:
-        raise InputError(f"{path} holds an oversized LaTeX file (over 20 MB): pass the PDF instead")
-    text = read_text(data)
-    if "\\" not in text:
-        raise InputError(f"{path} has no .tex files: pass an arXiv source tarball or the PDF")
-    return {"main.tex": text}
-
-
-def _read_folder(root: Path) -> dict[str, str]:
-    files: dict[str, str] = {}
-    resolved_root = root.resolve()
-    total = 0
-    for file in sorted(root.rglob("*")):
-        # Links could point outside the folder; only plain files inside it are read.
-        if file.is_symlink() or not file.is_file() or not file.name.lower().endswith(_TEXT_SUFFIXES):
-            continue
-        if not file.resolve().is_relative_to(resolved_root):
-            continue
-        size = file.stat().st_size
-        if size > _MAX_FILE_BYTES or total + size > _MAX_TOTAL_BYTES:
-            raise InputError(f"{root} holds oversized LaTeX files (over 20 MB): pass the PDF instead")
-        total += size
-        files[file.relative_to(root).as_posix()] = read_text(file.read_bytes())
-    return files
-
-
 def _choose_main(files: dict[str, str], origin: Path) -> str:
     tex = {name: strip_comments(text) for name, text in files.items() if name.lower().endswith((".tex", ".ltx"))}
     if not tex:
@@ -159,52 +99,48 @@ def _choose_main(files: dict[str, str], origin: Path) -> str:
     return max(candidates, key=rank)
 
 
-class _Tree:
-    """Source files by relative name; for a lone ``.tex`` file, its folder is read on demand only."""
+@dataclass
+class _Expansion:
+    """What ``\\input`` expansion has used so far, against the caps that stop an include bomb."""
 
-    def __init__(self, files: dict[str, str], root: Path | None = None) -> None:
-        self.files = files
-        self.root = root.resolve() if root else None
+    tree: SourceTree
+    notes: list[str]
+    chars: int = 0
+    includes: int = 0
 
-    def get(self, name: str) -> str | None:
-        if name in self.files:
-            return self.files[name]
-        if self.root is None:
-            return None
-        candidate = (self.root / name).resolve()
-        if not candidate.is_relative_to(self.root) or not candidate.is_file():
-            return None
-        if candidate.stat().st_size > _MAX_FILE_BYTES:
-            return None
-        self.files[name] = read_text(candidate.read_bytes())
-        return self.files[name]
-
-    def resolve(self, name: str, current: str) -> str | None:
-        name = name.strip().strip('"')
-        for base in ("", posixpath.dirname(current)):
-            for option in (name, f"{name}.tex"):
-                candidate = posixpath.normpath(posixpath.join(base, option))
-                if not candidate.startswith("../") and self.get(candidate) is not None:
-                    return candidate
-        return None
+    def cap(self, name: str, what: str) -> InputError:
+        return InputError(
+            f"{self.tree.origin}: \\input files {what} at {name} (an include bomb?): "
+            "pass the PDF, or a source whose files do not include each other over and over"
+        )
 
 
-def _expand_inputs(tree: _Tree, name: str, stack: list[str], notes: list[str]) -> str:
-    text = strip_comments(tree.get(name) or "")
+def _expand_inputs(state: _Expansion, name: str, stack: list[str]) -> str:
+    text = strip_comments(state.tree.files.get(name, ""))
+    # Counted before the includes are expanded, so a bomb stops at the cap instead of after building it all.
+    state.chars += len(text)
+    if state.chars > MAX_EXPANDED_CHARS:
+        raise state.cap(name, f"expand past {MAX_EXPANDED_CHARS // 1_000_000} MB of text")
 
     def replace(match: re.Match[str]) -> str:
-        target = match.group(2) or match.group(3) or ""
-        resolved = tree.resolve(target, name)
+        command, target = match.group(1), match.group(2) or match.group(3) or ""
+        resolved, refused = state.tree.resolve(target, name)
         if resolved is None:
-            if not target.lower().endswith((".bbl", ".sty", ".cls", ".pdf_tex", ".tikz", ".pgf")):
-                notes.append(f"missing \\{match.group(1)} file: {target}")
+            if refused:
+                state.notes.append(f"refused \\{command} of {target} ({refused})")
+            elif not target.lower().endswith(_QUIET_MISSING):
+                state.notes.append(f"missing \\{command} file: {target}")
             return ""
-        if resolved in stack or len(stack) >= _MAX_DEPTH:
-            notes.append(f"skipped cyclic \\{match.group(1)} of {resolved}")
+        if resolved in stack:
+            state.notes.append(f"skipped cyclic \\{command} of {resolved}")
             return ""
-        body = _expand_inputs(tree, resolved, [*stack, resolved], notes)
+        state.includes += 1
+        if state.includes > MAX_INCLUDES or len(stack) >= MAX_INCLUDE_DEPTH:
+            limit = f"{MAX_INCLUDES} includes" if state.includes > MAX_INCLUDES else f"depth {MAX_INCLUDE_DEPTH}"
+            raise state.cap(resolved, f"go past {limit}")
+        body = _expand_inputs(state, resolved, [*stack, resolved])
         # \include starts a new page in LaTeX; a paragraph break keeps the included text apart.
-        return f"\n{body}\n" if match.group(1) != "include" else f"\n\n{body}\n\n"
+        return f"\n{body}\n" if command != "include" else f"\n\n{body}\n\n"
 
     return _INPUT_RE.sub(replace, text)
 
@@ -212,25 +148,29 @@ def _expand_inputs(tree: _Tree, name: str, stack: list[str], notes: list[str]) -
 def read_latex_source(path: Path) -> LatexSource:
     """Read a ``.tex`` file, a source folder or an arXiv tarball into one flattened LaTeX text.
 
+    Only LaTeX sources inside the paper are read (see ``latex_files``); a refused or missing ``\\input`` is
+    dropped with a note.
+
     Args:
         path: the file, folder or tarball.
 
     Returns:
         The main file's name, its text with ``\\input``/``\\include`` resolved and comments removed, all
-        source files read, and notes about missing or cyclic inputs.
+        source files read (and the paths they came from), and notes about refused, missing or cyclic inputs.
 
     Raises:
-        InputError: no ``.tex`` file found, or the archive is unreadable.
+        InputError: no ``.tex`` file found, the archive is unreadable, or a size or count cap is passed.
     """
     if path.is_dir():
-        files = _read_folder(path)
-        main, tree = _choose_main(files, path), _Tree(files)
+        tree = read_folder(path)
+        main = _choose_main(tree.files, path)
     elif path.name.lower().endswith((".tex", ".latex", ".ltx")):
         main = path.name
-        tree = _Tree({main: read_text(path.read_bytes())}, path.parent)
+        tree = SourceTree(path, path.parent)
+        tree.add(main, path.stat().st_size, path.read_bytes, path.resolve())
     else:
-        files = _read_tarball(path)
-        main, tree = _choose_main(files, path), _Tree(files)
-    notes: list[str] = []
-    text = _expand_inputs(tree, main, [main], notes)
-    return LatexSource(main=main, text=text, files=tree.files, notes=notes)
+        tree = read_tarball(path)
+        main = _choose_main(tree.files, path)
+    state = _Expansion(tree, list(tree.notes))
+    text = _expand_inputs(state, main, [main])
+    return LatexSource(main=main, text=text, files=tree.files, notes=state.notes, files_read=tree.paths_read)
