@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from contextlib import suppress
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
 from papercoder import __version__
-from papercoder.errors import InputError, PapercoderError
+from papercoder.errors import InputError, PapercoderError, StorageError
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
@@ -139,7 +140,8 @@ async def run_pipeline(
     except PapercoderError as exc:
         manifest.status = "failed"
         manifest.error = str(exc)
-        ctx.save()
+        with suppress(StorageError):  # the manifest says failed if the disk lets it
+            ctx.save()
         raise
     manifest.status = "done"
     ctx.save()
