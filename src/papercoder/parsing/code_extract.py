@@ -216,7 +216,7 @@ def _parses(code: str) -> bool:
     """Whether ``code`` is valid Python."""
     try:
         ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurdly nested expressions
         return False
     return True
 
@@ -228,7 +228,7 @@ def _looks_like(family: str, text: str) -> bool:
     if family == "yaml":
         try:
             return isinstance(yaml.safe_load(text), dict)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):  # PyYAML composes nested collections recursively
             return False
     return bool(text.strip()) and not _is_chatter(text.strip().split("\n")[0], prose=family in ("markdown", "text"))
 
@@ -334,6 +334,8 @@ def extract_yaml(text: str) -> str:
         problem = getattr(exc, "problem", None) or "syntax error"
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         raise ValueError(f"it is not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply to read as YAML") from None
     if not isinstance(data, dict):
         raise ValueError(f"it is not a YAML mapping (got {type(data).__name__})")
     return body
