@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from tests.fakes.openai_server import RecordedRequest, Reply
 
@@ -95,7 +96,7 @@ class Paper2CodeScript:
         raise AssertionError(f"unexpected step {step!r}")
 
     def __call__(self, request: RecordedRequest) -> Reply:
-        step = request.headers.get("x-papercoder-step", "")
+        step = unquote(request.headers.get("x-papercoder-step", ""))  # non-ASCII file names come percent-encoded
         with self._lock:
             self.steps.append(step)
         return Reply(content=self.answer(step))

@@ -127,6 +127,9 @@ def run(
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
     ] = None,
+    max_files: Annotated[
+        int, typer.Option("--max-files", min=1, help="Code at most N files; a longer plan is cut, with a warning.")
+    ] = 100,
     pdf_engine: Annotated[
         str, typer.Option("--pdf-engine", help="pymupdf (default, AGPL) or pypdf (BSD, plain text).")
     ] = "pymupdf",
@@ -193,6 +196,7 @@ def run(
                 dep_context=dep_context,
                 temperature=temperature,
                 max_paper_tokens=max_paper_tokens,
+                max_files=max_files,
                 pdf_engine=pdf_engine,
                 fresh=fresh,
                 quiet=quiet,
@@ -236,6 +240,7 @@ class RunArgs:
     dep_context: str = "interface"
     debug: bool = False
     sandbox: SandboxSpec = field(default_factory=SandboxSpec)
+    max_files: int = 100
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -266,6 +271,7 @@ def _run(args: RunArgs) -> None:
         reasoning_effort=args.reasoning_effort.lower() if args.reasoning_effort else None,
         temperature=args.temperature,
         max_paper_tokens=args.max_paper_tokens,
+        max_files=args.max_files,
     )
 
     # Always a budget: with no limits it only keeps the running totals the progress display shows.

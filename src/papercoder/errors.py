@@ -29,6 +29,10 @@ class StageError(PapercoderError):
     """A pipeline stage could not produce a valid artifact."""
 
 
+class StorageError(PapercoderError):
+    """A file of the run could not be written: the disk is full, over quota or read-only."""
+
+
 class BudgetExceeded(PapercoderError):
     """The next call would pass a cost or token budget."""
 

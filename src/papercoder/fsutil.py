@@ -1,16 +1,32 @@
-"""Small filesystem helpers: atomic writes so a crash never leaves a half-written artifact."""
+"""Small filesystem helpers: atomic writes so a crash never leaves a half-written artifact.
+
+A write that fails because of the disk (full, over quota, read-only, no permission, a name too long) is a
+``StorageError`` whose one line names the folder and the fix, instead of an ``OSError`` traceback.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from papercoder.errors import StorageError
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+# errno → (what happened, what to do about it); other OSErrors are not the disk's fault and propagate as they are.
+_DISK_PROBLEMS = {
+    errno.ENOSPC: ("the disk is full", "free some space there or pass another --out"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space there or pass another --out"),
+    errno.EROFS: ("the file system is read-only", "pass another --out"),
+    errno.EACCES: ("permission denied", "make it writable or pass another --out"),
+    errno.ENAMETOOLONG: ("the file name is too long for the file system", "pass a shorter --out"),
+}
+
+
+def _write_through_temp(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, flush it to disk, and rename it onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -23,6 +39,24 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    Raises:
+        StorageError: the disk refused the write (see ``_DISK_PROBLEMS``); ``path`` is left as it was.
+    """
+    try:
+        _write_through_temp(path, text)
+    except OSError as exc:
+        problem = _DISK_PROBLEMS.get(exc.errno or 0)
+        if problem is None:
+            raise
+        what, fix = problem
+        raise StorageError(
+            f"cannot write {path.name} in {path.parent}: {what}; {fix}, then run the same command again to resume"
+        ) from None
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

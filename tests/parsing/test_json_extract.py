@@ -181,3 +181,21 @@ def test_normalize_keys_does_not_mutate_input() -> None:
     data: dict[str, object] = {"File list": []}
     normalize_keys(data, FIELDS)
     assert data == {"File list": []}
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "x ```json\n" + '{"a":' * 50_000 + "1" + "}" * 50_000])
+def test_json_nested_past_the_recursion_limit_is_an_extraction_error(text: str) -> None:
+    with pytest.raises(JSONExtractionError, match="nested too deeply") as info:
+        extract_json(text)
+    assert "\n" not in str(info.value)
+
+
+def test_cut_off_json_names_a_bounded_number_of_closers() -> None:
+    with pytest.raises(JSONExtractionError) as info:
+        extract_json("[" * 100_000)
+    assert "100,000 closers" in str(info.value) and len(str(info.value)) < 300
+
+
+def test_lone_surrogate_escapes_decode_to_replacement_characters() -> None:
+    value = extract_json('{"file\\ud800": ["x\\udfff.py", "pair \\ud83d\\ude00"]}')
+    assert value == {"file\ufffd": ["x\ufffd.py", "pair \U0001f600"]}

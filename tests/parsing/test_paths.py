@@ -97,8 +97,20 @@ def test_unsafe_names_are_refused(name: str, why: str) -> None:
 
 
 def test_exactly_255_characters_is_allowed() -> None:
-    name = "a" * 252 + ".py"
+    name = "pkg/" * 50 + "a" * 52 + ".py"
+    assert len(name) == 255 and safe_repo_path(name) == (name, None)
+
+
+@pytest.mark.parametrize("name", ["modèle.py", "données/modèle.py", "é" * 98 + ".py", "a" * 197 + ".py"])
+def test_non_ascii_names_up_to_200_bytes_a_component_are_allowed(name: str) -> None:
     assert safe_repo_path(name) == (name, None)
+
+
+@pytest.mark.parametrize("name", ["a" * 198 + ".py", "é" * 99 + ".py", "src/" + "b" * 240 + "/x.py"])
+def test_a_component_over_200_bytes_is_refused(name: str) -> None:
+    # Legal alone (under 255), but the run writes analysis/<name>.md through .<name>.md.XXXXXXXX.tmp.
+    got, reason = safe_repo_path(name)
+    assert got is None and reason is not None and "longer than 200 bytes" in reason
 
 
 def test_dedupe_keeps_first_and_warns() -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Protocol, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 Role = Literal["system", "user", "assistant"]
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (``"\\ud800"`` in a JSON body decodes to one) replaced by U+FFFD: a
+    surrogate cannot be encoded as UTF-8, so it would crash every cache, artifact or prompt write downstream."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class Message(TypedDict):
@@ -62,6 +70,12 @@ class Completion(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
     from_cache: bool = False
+
+    @field_validator("texts")
+    @classmethod
+    def _no_surrogates(cls, texts: list[str]) -> list[str]:
+        """Every answer passes here (a provider's, the embedded model's, a cached one): the model boundary."""
+        return [replace_surrogates(t) for t in texts]
 
     @property
     def text(self) -> str:

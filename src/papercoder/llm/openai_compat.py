@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import openai
 from openai import AsyncStream
@@ -35,6 +36,15 @@ __all__ = ["BadResponseError", "OpenAICompatModel", "StreamBrokenError", "comple
 
 class BadResponseError(Exception):
     """A 200 answer that is not a usable chat completion; retried, then reported."""
+
+
+#: An answer longer than this is refused: no step needs it (a long source file is ~100k characters), and a server
+#: that rambles without a token limit would otherwise fill memory and the next prompts.
+MAX_ANSWER_CHARS = 4_000_000
+
+
+class AnswerTooLongError(Exception):
+    """An answer past ``max_answer_chars``; not retried, since a retry would cost as much again."""
 
 
 class StreamBrokenError(BadResponseError):
@@ -91,6 +101,16 @@ def _usage(raw: Any) -> Usage:
     )
 
 
+# Printable ASCII but '%' stays as it is in the step header; the rest is percent-encoded (UTF-8).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def step_header(step: str) -> str:
+    """The step name as an HTTP header value: headers must be ASCII, and a step names a planned file, which may not
+    be (``coding/modèle.py`` → ``coding/mod%C3%A8le.py``); ``urllib.parse.unquote`` gives the name back."""
+    return quote(step, safe=_HEADER_SAFE)
+
+
 TokenCallback = Callable[[str, str], None]
 """Called as ``on_token(step, text)`` with each piece of a streamed answer as it arrives."""
 
@@ -114,11 +134,13 @@ class OpenAICompatModel:
         idle_timeout_s: float | None = 60.0,
         on_token: TokenCallback | None = None,
         credentials: UrlCredentials | None = None,
+        max_answer_chars: int = MAX_ANSWER_CHARS,
     ) -> None:
         """``timeout_s`` bounds each request (a streamed answer included); ``idle_timeout_s`` bounds the silence
         between two pieces of a streamed answer once its text has started (reasoning models think in silence
         before their first token, which only ``timeout_s`` bounds); ``None`` leaves only ``timeout_s``.
-        ``credentials`` are those taken out of the base URL (basic auth, query keys): sent, never shown."""
+        ``credentials`` are those taken out of the base URL (basic auth, query keys): sent, never shown. A streamed
+        answer is read no further than ``max_answer_chars`` characters (``AnswerTooLongError``, a ``ModelError``)."""
         self._model = model
         self._name = name or model
         if base_url is not None:  # a URL with credentials in it is split here too, for callers of the library
@@ -135,6 +157,7 @@ class OpenAICompatModel:
         self._timeout_s = timeout_s
         self._idle_timeout_s = idle_timeout_s
         self.on_token = on_token
+        self.max_answer_chars = max_answer_chars
         self.streamed_pieces = 0  # pieces of streamed text received, over the model's life
         credentials = credentials or UrlCredentials()
         # Every text that leaves this class (errors end up on screen and in manifest.json) is redacted of these.
@@ -191,7 +214,7 @@ class OpenAICompatModel:
                 },
             }
         if settings.step:
-            kwargs["extra_headers"] = {"X-Papercoder-Step": settings.step}
+            kwargs["extra_headers"] = {"X-Papercoder-Step": step_header(settings.step)}
         return kwargs
 
     async def _once(self, messages: list[Message], settings: CallSettings) -> Completion:
@@ -245,6 +268,7 @@ class OpenAICompatModel:
     async def _collect(self, stream: AsyncStream[ChatCompletionChunk], settings: CallSettings) -> Completion:
         """Join a streamed answer's pieces; the silence between pieces is bounded once the text has started."""
         parts: list[str] = []
+        size = 0
         reason = ""
         usage: Any = None
         model = ""
@@ -267,6 +291,9 @@ class OpenAICompatModel:
                 if choice.index != 0:
                     continue
                 if piece := (choice.delta.content if choice.delta else None):
+                    size += len(piece)
+                    if size > self.max_answer_chars:  # stop reading: the stream is closed by the caller
+                        raise AnswerTooLongError(f"the answer passed {self.max_answer_chars:,} characters")
                     parts.append(piece)
                     self.streamed_pieces += 1
                     if self.on_token is not None:
@@ -313,9 +340,18 @@ class OpenAICompatModel:
                 reraise=True,
             ):
                 with attempt:
-                    return await self._once(messages, settings)
+                    done = await self._once(messages, settings)
+                    # A plain (not streamed) body is read whole by the SDK; the bound still keeps it out of the run.
+                    if any(len(text) > self.max_answer_chars for text in done.texts):
+                        raise AnswerTooLongError(f"the answer passed {self.max_answer_chars:,} characters")
+                    return done
         except BadResponseError as exc:
             raise ModelError(self._redact(f"{where} failed: {exc} (after {self._bad_body_attempts} tries)")) from None
+        except AnswerTooLongError as exc:
+            raise ModelError(
+                f"{where} failed: {exc}, so it was refused; the model rambles without end: give the server a token "
+                "limit, or try a stronger --model"
+            ) from None
         except openai.APIStatusError as exc:
             msg = _status_message(exc)
             raise ModelError(

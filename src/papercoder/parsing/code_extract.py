@@ -12,6 +12,7 @@ examples and the wrapper is taken as cut off).
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -216,7 +217,7 @@ def _parses(code: str) -> bool:
     """Whether ``code`` is valid Python."""
     try:
         ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurdly nested expressions
         return False
     return True
 
@@ -228,7 +229,7 @@ def _looks_like(family: str, text: str) -> bool:
     if family == "yaml":
         try:
             return isinstance(yaml.safe_load(text), dict)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):  # PyYAML composes nested collections recursively
             return False
     return bool(text.strip()) and not _is_chatter(text.strip().split("\n")[0], prose=family in ("markdown", "text"))
 
@@ -333,8 +334,9 @@ def extract_yaml(text: str) -> str:
     # A ```yaml block wins over everything else, also one after a [CONTENT] wrapper that repeats earlier JSON.
     tagged = sorted((b.body for b in fenced_blocks(text) if b.lang == "yaml" and b.body.strip()), key=len)
     for candidate in reversed(tagged):
-        if isinstance(_load_yaml(candidate), dict):
-            return _finish(candidate)
+        with contextlib.suppress(ValueError):
+            if isinstance(_load_yaml(candidate), dict):
+                return _finish(candidate)
     body = extract_code(text, filename="config.yaml")
     if not body:
         raise ValueError("the answer is empty, not a YAML mapping")
@@ -370,3 +372,5 @@ def _load_yaml(body: str) -> object:
         problem = getattr(exc, "problem", None) or "syntax error"
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         raise ValueError(f"it is not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply to read as YAML") from None

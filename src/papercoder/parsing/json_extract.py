@@ -33,10 +33,17 @@ _BRACKET_TOKENS = re.compile(rf"{_DQ}|{_SQ}|{_SMART_STR}|{_COMMENT}|(?P<bracket>
 _PY_TOKENS = re.compile(rf"(?P<str>{_DQ}|{_SQ})|\b(?P<word>true|false|null)\b", re.DOTALL)
 _PY_ONLY = re.compile(r"\b(?:True|False|None)\b")
 _NEEDS_FIX = re.compile(rf",\s*[}}\]]|#|//|/\*|[{_SMART}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONExtractionError(ValueError):
     """No JSON value could be read from the answer; the message says why, to quote back in a repair turn."""
+
+
+TOO_DEEP = (
+    "the JSON is nested too deeply to read (hundreds of levels); send the flat JSON object with the expected keys"
+)
 
 
 def canonical(key: str) -> str:
@@ -137,11 +144,15 @@ def _loads(candidate: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except RecursionError:  # nesting past the interpreter's recursion limit: no lenient reading will do better
+        raise json.JSONDecodeError(TOO_DEEP, text, 0) from None
     fixed = _lenient(text)
     try:
         return json.loads(fixed, strict=False)
     except json.JSONDecodeError as exc:
         error = exc
+    except RecursionError:
+        raise json.JSONDecodeError(TOO_DEEP, text, 0) from None
     try:
         return _python_literal(text)
     except ValueError:
@@ -243,6 +254,26 @@ def extract_json(text: str) -> object:
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     if not text.strip():
         raise JSONExtractionError("the answer is empty; reply with the JSON object")
+    try:
+        value = _extract(text)
+        # "\ud800" escapes decode to lone surrogates, which no file, prompt or cache entry can hold as UTF-8.
+        return _without_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+    except RecursionError:  # a parse step not guarded below (the error explanation re-reads the text)
+        raise JSONExtractionError(TOO_DEEP) from None
+
+
+def _without_surrogates(value: object) -> object:
+    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _extract(text: str) -> object:
     best: tuple[int, object] | None = None
     try:
         value = _loads(text)
@@ -285,8 +316,9 @@ def _explain(text: str, candidates: Sequence[_Candidate]) -> str:
     if span.open_brackets:
         line = body.count("\n") + 1
         closers = "".join({"{": "}", "[": "]", '"': '"'}[c] for c in reversed(span.open_brackets))
+        shown = repr(closers) if len(closers) <= 12 else f"{closers[:12]!r}... ({len(closers):,} closers)"
         return (
-            f"the JSON in {candidate.where} looks cut off: it ends at line {line} with {closers!r} still missing; "
+            f"the JSON in {candidate.where} looks cut off: it ends at line {line} with {shown} still missing; "
             "send the complete JSON object again"
         )
     try:

@@ -16,6 +16,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _ANNOTATED = re.compile(r"^(?P<name>[^\s`*'\"]+\.\w+)[`*'\"]*:?\s+\S.*$")
 _ALLOWED_HIDDEN_DIRS = {".github"}
 MAX_PATH_LENGTH = 255
+#: UTF-8 bytes of one component of a path. File systems stop at 255, and the run adds to a name: ``analysis/<name>.md``
+#: and the temporary file of an atomic write (``.<name>.md.XXXXXXXX.tmp``), so a legal name can still not be written.
+MAX_NAME_BYTES = 200
 
 #: Extensions of the text files papercoder writes: code, configuration, documentation, scripts. Notebooks
 #: (``.ipynb``) are not among them: they are JSON documents a model rarely writes validly, and the pipeline runs
@@ -64,8 +67,8 @@ def safe_repo_path(name: str) -> tuple[str | None, str | None]:
         ``(path, None)`` when the name was fine as given; ``(path, warning)`` when it had to be normalised;
         ``(None, reason)`` when it is refused: empty, control characters, absolute (``/etc/x``, ``C:\\x``, ``~/x``),
         a ``..`` component, a directory (ends with ``/``), a hidden folder (``.git/``, ``.venv/``; ``.github/`` is
-        allowed), a file named ``.git``, or longer than 255 characters. Warnings and reasons are one line naming the
-        name.
+        allowed), a file named ``.git``, longer than 255 characters, or with a component longer than 200 UTF-8 bytes.
+        Warnings and reasons are one line naming the name.
     """
     shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
     cleaned = _clean(name)
@@ -90,6 +93,8 @@ def safe_repo_path(name: str) -> tuple[str | None, str | None]:
     path = "/".join(parts)
     if len(path) > MAX_PATH_LENGTH:
         return None, f"refused file name {shown}: longer than {MAX_PATH_LENGTH} characters"
+    if any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
+        return None, f"refused file name {shown}: a name in it is longer than {MAX_NAME_BYTES} bytes (UTF-8)"
     if path != name:
         return path, f"file name {shown} normalised to {path!r}"
     return path, None

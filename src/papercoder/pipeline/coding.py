@@ -29,6 +29,9 @@ from papercoder.repo.requirements import sanitise
 from papercoder.run import StageClock
 
 MAX_CONTINUATIONS = 3
+#: Characters of one file (or of the file's analysis) attached to a coding prompt; the rest is cut with a marker. A
+#: long source file is ~100k characters: past this it is junk that would crowd every later prompt.
+MAX_ATTACHED_CHARS = 200_000
 
 
 def coding_messages(
@@ -39,7 +42,8 @@ def coding_messages(
     When the prompt would not fit the model's context window, the oldest written files are left out (a warning
     records which): a small local model cannot read them all, and a truncated prompt would fail outright.
     """
-    kept = list(written)
+    kept = [(p, attached(ctx, p, code)) for p, code in written]
+    analysis = attached(ctx, f"the analysis of {path}", analysis)
     interfaces = ctx.options.coding_order == "dag" and ctx.options.dep_context == "interface"
     while True:
         turn = render("coding/file.j2", file=path, analysis=analysis, written=kept, interfaces=interfaces)
@@ -52,6 +56,15 @@ def coding_messages(
             return messages
         dropped = kept.pop(0)[0]
         ctx.warn(f"coding {path}: left {dropped} out of its context to fit the model's context window")
+
+
+def attached(ctx: RunContext, what: str, text: str) -> str:
+    """``text`` as attached to a prompt: cut at ``MAX_ATTACHED_CHARS`` with a visible marker and a warning."""
+    if len(text) <= MAX_ATTACHED_CHARS:
+        return text
+    ctx.warn(f"coding: {what} is {len(text):,} characters; prompts attach only its first {MAX_ATTACHED_CHARS:,}")
+    left = len(text) - MAX_ATTACHED_CHARS
+    return text[:MAX_ATTACHED_CHARS] + f"\n# [papercoder: {left:,} more characters of {what} left out here]\n"
 
 
 def artifact(path: str) -> str:
@@ -210,5 +223,5 @@ async def _answer_in_full(ctx: RunContext, clock: StageClock, messages: list[Mes
 def _check_yaml(ctx: RunContext, path: str, code: str) -> None:
     try:
         yaml.safe_load(code)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         ctx.warn(f"coding {path}: the written YAML does not parse")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel
 
+from papercoder.errors import StorageError
 from papercoder.llm.cache import CachedModel
 from papercoder.run import Manifest, RunDir, StageClock, StageRecord
 
@@ -42,6 +43,9 @@ class PipelineOptions(BaseModel):
     limits: AnswerLimits = AnswerLimits()
     compact: bool = False  # shorter instructions and bounded JSON for small local models
     max_paper_tokens: int | None = None
+    # Files coded at most (``--max-files``): a plan listing more is cut to its first ones in task order, with a
+    # warning. (``limits.max_files`` is something else: the list size the compact JSON schema asks of small models.)
+    max_files: int = 100
 
 
 ProgressFn = Callable[[str, str], None]
@@ -82,7 +86,8 @@ class RunContext:
             yield clock
         except Exception as exc:
             clock.finish("failed", str(exc))
-            self.save()
+            with suppress(StorageError):  # the disk is full: the stage's own error is the one to report
+                self.save()
             raise
         if clock.record.status == "running":
             clock.finish("done")

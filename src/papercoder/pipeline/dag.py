@@ -323,7 +323,7 @@ def python_imports(path: str, code: str, files: list[str]) -> frozenset[str] | N
         return None
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurdly nested expressions
         return None
     modules = module_names(files)
     package = list(PurePosixPath(path).parent.parts)

@@ -20,9 +20,9 @@ def interface(path: str, code: str) -> str:
         return code
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+        lines = _block(tree.body, "", top=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurdly nested expressions
         return code
-    lines = _block(tree.body, "", top=True)
     return "\n".join(lines).strip() + "\n"
 
 

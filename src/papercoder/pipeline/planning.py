@@ -15,10 +15,12 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign
 from papercoder.pipeline.steps import ask, ask_json, settings_for
 from papercoder.pipeline.templates import render
+from papercoder.repo.files import ENTRY_NAMES
 from papercoder.run import StageClock
 
 # Files the pipeline writes itself; the model's plan may list them but they are not coded.
 GENERATED_FILES = {"config.yaml", "requirements.txt", "reproduce.sh"}
+MAX_PLAN_WARNINGS = 20  # a 10,000-file plan would otherwise bury the manifest in one warning per file
 EMPTY_CONFIG = "# The paper states no settings this run could extract.\n{}\n"
 
 
@@ -64,12 +66,38 @@ def ordered_files(ctx: RunContext, architecture: ArchitectureDesign, logic: Logi
     for path in files:
         if path.lower() not in listed_lower:
             warnings.append(f"{path!r} is in the task list but not in the file list; coded anyway")
+    if len(warnings) > MAX_PLAN_WARNINGS:
+        warnings[MAX_PLAN_WARNINGS:] = [f"... and {len(warnings) - MAX_PLAN_WARNINGS:,} more such fixes"]
     for warning in warnings:
         ctx.warn(f"planning: {warning}")
+    files = _capped(ctx, files)
     if not files:
         ctx.warn("planning: the plan names no usable source file; writing a single main.py")
         files = ["main.py"]
     return files
+
+
+def _capped(ctx: RunContext, files: list[str]) -> list[str]:
+    """The first ``--max-files`` files in task order, the entry point (``main.py``, last in task order) kept in place
+    of the last of them. Cutting, rather than asking for a smaller plan, costs no call, keeps the files the others
+    import (they come first), and a re-run with a higher ``--max-files`` replays the planning answers from cache."""
+    cap = ctx.options.max_files
+    if len(files) <= cap:
+        return files
+    kept = files[:cap]
+    entry = next((f for f in files[cap:] if f in ENTRY_NAMES), None)
+    swapped = entry is not None and not any(f in ENTRY_NAMES for f in kept)
+    if entry is not None and swapped:
+        kept[-1] = entry
+    keep = set(kept)
+    dropped = [f for f in files if f not in keep]
+    shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5:,} more" if len(dropped) > 5 else "")
+    ctx.warn(
+        f"planning: the plan lists {len(files):,} files, more than --max-files {cap}; coding the first {cap} in task "
+        f"order{f' (with {entry}, the entry point)' if swapped else ''} and dropping {shown}; pass a higher "
+        "--max-files to code them all"
+    )
+    return kept
 
 
 async def run(ctx: RunContext) -> PlanningResult:
@@ -115,8 +143,13 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
 
     ctx.progress("planning", "configuration")
     messages.append({"role": "user", "content": render("planning/config.j2")})
-    answer = (await ask(ctx, clock, messages, settings_for(ctx, "planning/config", limits.config))).text
-    config_yaml = _config_text(ctx, answer)
+    config_settings = settings_for(ctx, "planning/config", limits.config)
+    answer = (await ask(ctx, clock, messages, config_settings)).text
+    try:
+        config_yaml = _config_text(ctx, answer)
+    except StageError:
+        ctx.model.cache.evict(ctx.model.key(messages, config_settings))  # a re-run asks again, not replays it
+        raise
     messages.append({"role": "assistant", "content": answer})
     ctx.run.write("planning/config.yaml", config_yaml)
     ctx.run.write("planning/trajectory.json", json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
@@ -156,7 +189,7 @@ def load(ctx: RunContext) -> PlanningResult | None:
         logic = LogicDesign.model_validate_json(run.read("planning/3_logic.json"))
         config_yaml = run.read("planning/config.yaml")
         yaml.safe_load(config_yaml)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, yaml.YAMLError, RecursionError):
         return None
     files = ctx.manifest.files or ordered_files(ctx, architecture, logic)
     return PlanningResult(trajectory, run.read("planning/1_plan.md").strip(), architecture, logic, config_yaml, files)

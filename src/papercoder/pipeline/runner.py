@@ -4,6 +4,7 @@ resumable. Nothing generated is executed here (that is ``pipeline/debugging.py``
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -11,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from papercoder import __version__
-from papercoder.errors import InputError, PapercoderError
+from papercoder.errors import InputError, PapercoderError, StorageError
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
@@ -184,7 +185,8 @@ async def _run_locked(
     except PapercoderError as exc:
         manifest.status = "failed"
         manifest.error = str(exc)
-        ctx.save()
+        with suppress(StorageError):  # the manifest says failed if the disk lets it
+            ctx.save()
         raise
     outcome.settle(manifest, remaining)
     ctx.save()

@@ -56,6 +56,8 @@ def parse_answer(text: str, model: type[M]) -> M:
         return parse_planning_json(data, model)
     except ValidationError as exc:
         raise ValueError(f"the JSON does not match the expected fields ({_validation_summary(exc)})") from None
+    except RecursionError:  # nested values deep enough to exhaust the validator's stack
+        raise ValueError("the JSON is nested too deeply; send the flat JSON object with the expected keys") from None
 
 
 async def ask_json(
