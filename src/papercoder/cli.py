@@ -337,8 +337,8 @@ def _run(args: RunArgs) -> None:
 
 
 def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
-    from papercoder.evaluation.baselines import run_baseline
     from papercoder.paper import load_paper
+    from papercoder.pipeline.baseline import run_baseline
     from papercoder.run import RunDir
 
     if not args.paper.exists():

@@ -1,8 +1,6 @@
 """Evaluation of generated repositories: model judges, PaperBench rubrics, Table-1 statistics, the one-shot
 baselines and the benchmark runner (``papercoder.evaluation.bench``, which imports the pipeline)."""
 
-from papercoder.evaluation.baselines import BASELINES, BaselineMethod, run_baseline
-from papercoder.evaluation.filesplit import SplitAnswer, split_files
 from papercoder.evaluation.judge import Critique, JudgeAnswer, JudgeResult, Mode, judge_repository
 from papercoder.evaluation.repofiles import RepoSnapshot, Target, read_repo, resolve_target
 from papercoder.evaluation.rubric import (
@@ -16,6 +14,8 @@ from papercoder.evaluation.rubric import (
     score_tree,
 )
 from papercoder.evaluation.stats import RepoStats, repo_stats
+from papercoder.parsing.filesplit import SplitAnswer, split_files
+from papercoder.pipeline.baseline import BASELINES, BaselineMethod, run_baseline
 
 __all__ = [
     "BASELINES",

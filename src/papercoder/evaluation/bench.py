@@ -33,7 +33,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from papercoder.errors import InputError
-from papercoder.evaluation.baselines import BASELINES, run_baseline
 from papercoder.evaluation.judge import JudgeResult, Mode, judge_repository
 from papercoder.evaluation.repofiles import read_repo
 from papercoder.evaluation.stats import repo_stats
@@ -43,6 +42,7 @@ from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.registry import ModelChoice
 from papercoder.paper import load_paper
 from papercoder.pipeline import PipelineOptions, run_pipeline
+from papercoder.pipeline.baseline import BASELINES, run_baseline
 from papercoder.run import RunDir
 
 METHODS = ("papercoder", "paper", "abstract", "oracle")

@@ -71,7 +71,7 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
             return None
         ctx.progress("reproduce", f"writing {SCRIPT} for {entry}")
         prompt = render(
-            "repo/reproduce.j2",
+            "reproduce/script.j2",
             files=[p for p in files if p != SCRIPT],
             entry=entry,
             requirements=files.get("requirements.txt", "").strip(),

@@ -21,7 +21,7 @@ from papercoder.llm.registry import ModelChoice
 from papercoder.llm.urls import safe_url
 from papercoder.paper import Paper, load_paper
 from papercoder.paper.budget import fit_paper
-from papercoder.pipeline import analysis, coding, outcome, planning, repairing, reproduce
+from papercoder.pipeline import analysis, checks, coding, outcome, planning, reproduce
 from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent
 from papercoder.pipeline.rundir import (
     check_out,
@@ -175,7 +175,7 @@ async def _run_locked(
             await coding.run(ctx, plan, analyses)
             _record_repo(ctx)
         if not (edited and manifest.stages.get("checks", StageRecord()).status == "done"):
-            remaining = await repairing.run(ctx, plan.files)
+            remaining = await checks.run(ctx, plan.files)
             _record_repo(ctx, edited)
         else:
             remaining = static_checks(ctx.run.repo)  # the kept repository as it is now; no model call

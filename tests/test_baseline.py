@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from papercoder.errors import StageError
-from papercoder.evaluation.baselines import run_baseline
 from papercoder.paper import Paper, Section
+from papercoder.pipeline.baseline import run_baseline
 from papercoder.run import RunDir
 from tests.evaluation.helpers import with_model
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply, ScriptedResponder

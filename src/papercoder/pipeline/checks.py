@@ -84,7 +84,7 @@ async def run(ctx: RunContext, order: list[str]) -> list[Finding]:
         # A small local model reads only the files with findings: a shorter prompt, the same single round.
         wanted = involved(todo, order, files, others=not ctx.options.compact)
         shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
-        done = await fix_round(ctx, clock, STEP, "repair/checks.j2", shown, findings=todo)
+        done = await fix_round(ctx, clock, STEP, "checks/repair.j2", shown, findings=todo)
         after = [*(f for f in misdirected if f.path not in done.changed), *static_checks(ctx.run.repo), *reported]
         repair = {**done.record(), "diff": done.diff, "answer": done.answer}
         ctx.run.write(ARTIFACT, _record(before, after, repair, mechanical))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from papercoder.evaluation.filesplit import split_files
+from papercoder.parsing.filesplit import split_files
 
 ANSWER = """Here is the repository.
 

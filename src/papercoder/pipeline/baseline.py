@@ -16,11 +16,10 @@ from typing import Literal
 
 from papercoder import __version__
 from papercoder.errors import PapercoderError, StageError
-from papercoder.evaluation.filesplit import split_files
-from papercoder.evaluation.templates import render
 from papercoder.llm.base import CallSettings, ChatModel, Message
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.paper import Paper
+from papercoder.parsing.filesplit import split_files
 from papercoder.pipeline.rundir import (
     check_out,
     edited_files,
@@ -30,6 +29,7 @@ from papercoder.pipeline.rundir import (
     repo_sha256,
     text_sha256,
 )
+from papercoder.pipeline.templates import render
 from papercoder.run import Manifest, ModelInfo, RunDir, StageClock, now_iso
 from papercoder.rundir_lock import hold
 
@@ -42,13 +42,13 @@ def baseline_messages(method: BaselineMethod, paper: Paper) -> list[Message]:
     if method == "abstract" and not paper.abstract.strip():
         raise StageError("the abstract baseline needs the paper's abstract, and none was found in the paper")
     user = render(
-        "baseline.j2",
+        "baseline/user.j2",
         method=method,
         title=paper.title or "(untitled)",
         abstract=paper.abstract.strip(),
         paper=paper.markdown().strip(),
     )
-    return [{"role": "system", "content": render("baseline_system.j2")}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": render("baseline/system.j2")}, {"role": "user", "content": user}]
 
 
 def _manifest(
