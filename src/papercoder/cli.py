@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from papercoder import __version__
+from papercoder._version import __version__
 from papercoder.commands.debug import GPUS_HELP, IMAGE_HELP, NETWORK_HELP, SANDBOX_HELP
 from papercoder.commands.estimate import estimate_command
 from papercoder.commands.progress import ProgressView, problem_count, summary_table, usd
 from papercoder.errors import EXIT_PROBLEMS, PapercoderError
-from papercoder.llm import registry
-from papercoder.llm.base import ChatModel
-from papercoder.llm.budget import Budget
 from papercoder.llm.urls import redact
-from papercoder.pipeline import PipelineOptions, run_pipeline, summary
-from papercoder.pipeline.context import RunContext
-from papercoder.pipeline.debugging import DebugOptions, DebugResult
-from papercoder.pipeline.debugging import run as debug_run
-from papercoder.pipeline.rundir import check_out
-from papercoder.pipeline.runner import IngestOptions
-from papercoder.repo.sandbox import SandboxSpec, choose_backend
-from papercoder.rundir_lock import hold
+from papercoder.run import RunDir
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a stage or model call failed (the run dir keeps what was done — re-run to resume); "
@@ -180,193 +168,74 @@ def run(
     with errors_to_exit():
         if estimate:
             estimate_command(
-                paper, model, base_url, api_key_env, reasoning_effort, max_paper_tokens, pdf_engine, as_json
+                paper, model, base_url, api_key_env, reasoning_effort, max_paper_tokens, pdf_engine, method, as_json
             )
             return
         _run(
-            RunArgs(
-                paper=paper,
-                out_dir=out_dir,
-                model=model,
-                base_url=base_url,
-                api_key_env=api_key_env,
-                reasoning_effort=reasoning_effort,
-                concurrency=concurrency,
-                coding_order=coding_order,
-                dep_context=dep_context,
-                temperature=temperature,
-                max_paper_tokens=max_paper_tokens,
-                max_files=max_files,
-                pdf_engine=pdf_engine,
-                fresh=fresh,
-                quiet=quiet,
-                as_json=as_json,
-                max_cost=max_cost,
-                max_tokens=max_tokens,
-                timeout=timeout,
-                method=method,
-                keep_references=keep_references,
-                grobid_url=grobid_url,
-                debug=debug,
-                sandbox=SandboxSpec(sandbox, image, gpus, network),
-            )
+            paper,
+            out_dir,
+            quiet,
+            as_json,
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            reasoning_effort=reasoning_effort,
+            concurrency=concurrency,
+            coding_order=coding_order,
+            dep_context=dep_context,
+            temperature=temperature,
+            max_paper_tokens=max_paper_tokens,
+            max_files=max_files,
+            pdf_engine=pdf_engine,
+            keep_references=keep_references,
+            grobid_url=grobid_url,
+            fresh=fresh,
+            max_cost=max_cost,
+            max_tokens=max_tokens,
+            timeout=timeout,
+            method=method,
+            debug=debug,
+            sandbox=sandbox,
+            image=image,
+            gpus=gpus,
+            network=network,
         )
 
 
-@dataclass(frozen=True)
-class RunArgs:
-    """The options of ``papercoder run``, as given."""
+def _run(paper: Path, out_dir: Path | None, quiet: bool, as_json: bool, **options: Any) -> None:
+    """Forward to ``papercoder.run_async`` with the progress view on the run's events; print the result."""
+    from papercoder._api import run_async
 
-    paper: Path
-    out_dir: Path | None
-    model: str | None
-    base_url: str | None
-    api_key_env: str | None
-    reasoning_effort: str | None
-    concurrency: int
-    temperature: float | None
-    max_paper_tokens: int | None
-    pdf_engine: str
-    fresh: bool
-    quiet: bool
-    as_json: bool
-    max_cost: float | None
-    max_tokens: int | None
-    timeout: float
-    method: str = "papercoder"
-    keep_references: bool = False
-    grobid_url: str | None = None
-    coding_order: str = "sequential"
-    dep_context: str = "interface"
-    debug: bool = False
-    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
-    max_files: int = 100
-
-    def ingest(self) -> IngestOptions:
-        if self.pdf_engine not in ("pymupdf", "pypdf"):
-            raise PapercoderErrorExit(2, f"--pdf-engine {self.pdf_engine}: use pymupdf or pypdf")
-        engine: Literal["pymupdf", "pypdf"] = "pypdf" if self.pdf_engine == "pypdf" else "pymupdf"
-        return IngestOptions(pdf_engine=engine, keep_references=self.keep_references, grobid_url=self.grobid_url)
-
-
-def _run(args: RunArgs) -> None:
-    paper, quiet, as_json = args.paper, args.quiet, args.as_json
-    choice = registry.resolve(args.model, args.base_url, args.api_key_env)
-    ingest = args.ingest()
-    if args.method not in ("papercoder", "paper", "abstract"):
-        raise PapercoderErrorExit(2, f"--method {args.method}: use papercoder, paper or abstract")
-    if args.coding_order not in ("sequential", "dag"):
-        raise PapercoderErrorExit(2, f"--coding-order {args.coding_order}: use sequential or dag")
-    order: Literal["sequential", "dag"] = "dag" if args.coding_order == "dag" else "sequential"
-    if args.dep_context not in ("interface", "full"):
-        raise PapercoderErrorExit(2, f"--dep-context {args.dep_context}: use interface or full")
-    dep_context: Literal["interface", "full"] = "full" if args.dep_context == "full" else "interface"
-    target = args.out_dir or Path("runs") / paper.stem
-    if args.debug:
-        choose_backend(args.sandbox)  # no sandbox: say so before any model call, not after the pipeline
-    options = PipelineOptions(
-        concurrency=args.concurrency,
-        coding_order=order,
-        dep_context=dep_context,
-        reasoning_effort=args.reasoning_effort.lower() if args.reasoning_effort else None,
-        temperature=args.temperature,
-        max_paper_tokens=args.max_paper_tokens,
-        max_files=args.max_files,
-    )
-
-    # Always a budget: with no limits it only keeps the running totals the progress display shows.
-    budget = Budget(choice.name, max_cost_usd=args.max_cost, max_tokens=args.max_tokens)
-    view = ProgressView(err, budget, enabled=not (quiet or as_json))
-    model_obj = registry.build(choice, timeout_s=args.timeout)
-
-    async def go() -> tuple[RunContext, DebugResult | None]:
-        # One event loop for the whole run, and the client closed inside it.
+    target = out_dir or Path("runs") / paper.stem
+    view = ProgressView(err, enabled=not (quiet or as_json))
+    with view:
         try:
-            ctx = await run_pipeline(
-                paper,
-                target,
-                choice,
-                model_obj,
-                options,
-                fresh=args.fresh,
-                progress=view,
-                ingest=ingest,
-                budget=budget,
-            )
-            return ctx, (await debug_run(ctx, DebugOptions(sandbox=args.sandbox)) if args.debug else None)
-        finally:
-            await model_obj.aclose()
-
-    if args.method != "papercoder":
-        _baseline(args, target, model_obj)
-        return
-    # With --debug one lock spans the run and the debug loop, so no other process slips in between.
-    if args.debug:
-        check_out(target)
-    with view, hold(target, "run --debug") if args.debug else nullcontext():
-        try:
-            ctx, debugged = asyncio.run(go())
+            result = asyncio.run(run_async(paper, target, on_event=view, **options))
         finally:
             view.finish()
-    result = summary(ctx)
-    problems = ctx.manifest.problems
+    manifest = RunDir(result.run_dir).load_manifest()
     if as_json:
-        out.print_json(json.dumps({**result, "debug": debugged.record()} if debugged else result))
-        if debugged:
-            finish_debug(debugged, out, quiet=True)
-        if problems:
-            raise typer.Exit(EXIT_PROBLEMS)
-        return
-    if not quiet:
-        err.print(summary_table(ctx.manifest))
-    cost = result["cost_usd"]
-    cost_text = usd(float(cost) if isinstance(cost, int | float) else None)
-    head = f"[yellow]{ctx.manifest.status}[/]" if problems else "[green]done[/]"
-    out.print(
-        f"{head} {len(ctx.manifest.files)} files in {escape(str(result['repo']))} · "
-        f"{result['prompt_tokens']} prompt + {result['completion_tokens']} completion tokens · cost {cost_text}",
-        soft_wrap=True,
-    )
-    if problems:
-        where = escape(str(ctx.run.root / "checks.json"))
-        out.print(f"[yellow]{problem_count(problems)} left after the repair round[/]: see {where}", soft_wrap=True)
-    if debugged:
-        finish_debug(debugged, out, quiet=False)
-    if problems:
-        raise typer.Exit(EXIT_PROBLEMS)
-
-
-def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
-    from papercoder.paper import load_paper
-    from papercoder.pipeline.baseline import run_baseline
-    from papercoder.run import RunDir
-
-    if not args.paper.exists():
-        raise PapercoderErrorExit(2, f"paper not found: {args.paper}; check the path")
-    ingest = args.ingest()
-    parsed = load_paper(
-        args.paper, pdf_engine=ingest.pdf_engine, keep_references=ingest.keep_references, grobid_url=ingest.grobid_url
-    )
-
-    async def go() -> list[str]:
-        try:
-            return await run_baseline(
-                "paper" if args.method == "paper" else "abstract",
-                parsed,
-                model,
-                RunDir(target),
-                temperature=args.temperature,
-                reasoning_effort=args.reasoning_effort,
-                fresh=args.fresh,
-            )
-        finally:
-            await model.aclose()
-
-    files = asyncio.run(go())
-    if args.as_json:
-        out.print_json(json.dumps({"run_dir": str(target), "method": args.method, "files": files}))
+        out.print_json(result.model_dump_json())
     else:
-        out.print(f"[green]done[/] {args.method} baseline: {len(files)} files in {escape(str(target / 'repo'))}")
+        if not quiet and manifest is not None:
+            err.print(summary_table(manifest))
+        head = f"[yellow]{result.status}[/]" if result.problems else "[green]done[/]"
+        what = f"{result.method} baseline: " if result.method in ("paper", "abstract") else ""
+        out.print(
+            f"{head} {what}{len(result.files)} files in {escape(str(result.repo))} · "
+            f"{result.usage.prompt_tokens} prompt + {result.usage.completion_tokens} completion tokens · "
+            f"cost {usd(result.cost)}",
+            soft_wrap=True,
+        )
+        if result.problems:
+            where = escape(str(result.run_dir / "checks.json"))
+            out.print(
+                f"[yellow]{problem_count(result.problems)} left after the repair round[/]: see {where}", soft_wrap=True
+            )
+    if result.debug is not None:
+        finish_debug(result.debug, out, quiet=as_json)
+    if result.problems:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 class PapercoderErrorExit(PapercoderError):
@@ -377,10 +246,12 @@ class PapercoderErrorExit(PapercoderError):
         self.exit_code = code
 
 
-def finish_debug(outcome: DebugResult, console: Console, *, quiet: bool) -> None:
+def finish_debug(record: dict[str, Any], console: Console, *, quiet: bool) -> None:
     """The debug loop's closing line (unless ``quiet``); exit code 1 when it did not converge."""
     from papercoder.commands.debug import finish
+    from papercoder.pipeline.debugging import DebugResult
 
+    outcome = DebugResult(**{k: v for k, v in record.items() if k in DebugResult.__dataclass_fields__})
     finish(outcome, console, as_json=False, quiet=quiet)
 
 

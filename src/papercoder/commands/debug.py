@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder.commands.progress import ProgressView
 from papercoder.errors import InputError
 from papercoder.llm import registry
 from papercoder.llm.registry import ModelChoice
@@ -163,14 +164,9 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"not a papercoder run directory (no readable manifest.json): {run_dir}")
             choose_backend(options.sandbox)  # no working sandbox: one line now, before the model is set up
             choice = model_of_run(manifest, model, base_url, api_key_env)
-            chatty = not (quiet or as_json)
-
-            def progress(stage: str, message: str) -> None:
-                if chatty:
-                    err.print(f"[bold cyan]{stage:>9}[/] {escape(message)}", soft_wrap=True)
-
-            with hold(run_dir, "debug"):  # one process at a time in a run dir (``rundir_lock``)
-                ctx = open_run(run_dir, registry.build(choice), progress=progress)
+            view = ProgressView(err, enabled=not (quiet or as_json))
+            with hold(run_dir, "debug"), view:  # one process at a time in a run dir (``rundir_lock``)
+                ctx = open_run(run_dir, registry.build(choice), on_event=view)
 
                 async def go() -> DebugResult:
                     try:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder.commands.progress import ProgressView
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from papercoder.evaluation.stats import repo_stats
@@ -320,9 +321,10 @@ def bench_command(
 
     Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based
     """
+    from papercoder._api import model_of
     from papercoder.evaluation.bench import BenchConfig, parse_methods, parse_modes, run_bench
     from papercoder.evaluation.bench_report import write_results
-    from papercoder.pipeline import PipelineOptions
+    from papercoder.settings import RunSettings
 
     with _guard():
         config = BenchConfig(
@@ -332,24 +334,18 @@ def bench_command(
             concurrency=concurrency,
             context_tokens=context_tokens,
             judge_reasoning_effort=_effort(judge_reasoning_effort),
-            pipeline=PipelineOptions(reasoning_effort=_effort(reasoning_effort)),
+            settings=RunSettings(reasoning_effort=_effort(reasoning_effort)),
         )
         target = out_dir or dataset.parent / f"{dataset.name}_bench"
-        choice = registry.resolve(model, base_url, api_key_env)
-        judge_choice = registry.resolve(judge_model or model, base_url, api_key_env)
-        for warning in {c.demo_warning for c in (choice, judge_choice) if c.demo_warning}:
+        generator, info, notes, _ = model_of(model, base_url, api_key_env)
+        same = (judge_model or model) == model
+        judge, _, judge_notes, _ = (generator, info, (), True) if same else model_of(judge_model, base_url, api_key_env)
+        for warning in dict.fromkeys((*notes, *judge_notes)):
             err.print(f"[yellow]warning:[/] {escape(warning)}")
-        generator = registry.build(choice)
-        judge = generator if judge_choice == choice else registry.build(judge_choice)
-
-        def progress(stage: str, message: str) -> None:
-            if not quiet:
-                text = escape(message)
-                err.print(f"[yellow]warning:[/] {text}" if stage == "warning" else f"[bold cyan]{stage:>7}[/] {text}")
-
+        view = ProgressView(err, enabled=not quiet)
         records = _run(
             list({id(m): m for m in (generator, judge)}.values()),
-            lambda: run_bench(dataset, target, config, choice=choice, model=generator, judge=judge, progress=progress),
+            lambda: run_bench(dataset, target, config, model=generator, info=info, judge=judge, on_event=view),
         )
         paths = write_results(target, records, config.methods, config.modes, judge.name, n)
         out.print((target / "results.md").read_text(encoding="utf-8").split("\n## ")[0].rstrip(), markup=False)

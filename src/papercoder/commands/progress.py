@@ -1,8 +1,11 @@
-"""Live progress of a run (per stage: done/total, tokens and cost so far, elapsed) and the closing summary."""
+"""Live progress of a run (per stage: done/total, tokens and cost so far, elapsed) and the closing summary.
+
+The view is fed the run's typed events (``papercoder._events``): a stage's bar starts when its first call is sent,
+moves on ``StageProgress``, and is filled only when the stage finishes without failing.
+"""
 
 from __future__ import annotations
 
-import re
 from types import TracebackType
 
 from rich.console import Console
@@ -10,11 +13,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papercoder.llm.budget import Budget
+from papercoder._events import (
+    CallFinished,
+    CallStarted,
+    Event,
+    Note,
+    RunWarning,
+    StageFinished,
+    StageProgress,
+    StageStarted,
+)
 from papercoder.run import Manifest
-
-_COUNTED = re.compile(r"^(\d+)/(\d+)\s+(.*)$")
-PLANNING_TURNS = 4
 
 
 def usd(value: float | None) -> str:
@@ -22,11 +31,10 @@ def usd(value: float | None) -> str:
 
 
 class ProgressView:
-    """A rich progress display fed by the pipeline's ``progress(stage, message)`` callback."""
+    """A rich progress display: call it with each event of a run."""
 
-    def __init__(self, console: Console, budget: Budget, *, enabled: bool = True) -> None:
+    def __init__(self, console: Console, *, enabled: bool = True) -> None:
         self.console = console
-        self.budget = budget
         self.enabled = enabled
         self.progress = Progress(
             SpinnerColumn(),
@@ -40,57 +48,82 @@ class ProgressView:
             disable=not enabled,
         )
         self.tasks: dict[str, TaskID] = {}
-        self.turns: dict[str, int] = {}
+        self.totals: dict[str, int] = {}  # from StageStarted, for the bar the first call starts
+        self.pending: dict[str, StageProgress] = {}  # progress said before the stage's first call
+        self.tokens = 0
+        self.cost: float | None = 0.0
 
     def __enter__(self) -> ProgressView:
-        return self  # the live display starts with the first stage, so an early error prints nothing else
+        return self  # the live display starts with the first call, so an early error prints nothing else
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.tasks:
             self.progress.stop()
 
     def _spent(self) -> str:
-        cost = usd(self.budget.spent_cost_usd) if self.budget.priced else "cost unknown"
-        return f"{self.budget.spent_tokens:,} tokens · {cost}"
+        return f"{self.tokens:,} tokens · {usd(self.cost) if self.cost is not None else 'cost unknown'}"
 
-    def __call__(self, stage: str, message: str) -> None:
-        if not self.enabled:
-            return
-        if stage == "warning":
-            self.progress.console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
-            return
-        if stage == "report":
-            self.progress.console.print(f"[bold cyan]{stage:>9}[/] {escape(message)}", soft_wrap=True)
-            return
+    def _print(self, text: str) -> None:
+        self.progress.console.print(text, soft_wrap=True)
+
+    def _bar(self, stage: str) -> TaskID:
         task = self.tasks.get(stage)
         if task is None:
             if not self.tasks:
                 self.progress.start()
-            total = PLANNING_TURNS if stage == "planning" else 1
-            task = self.progress.add_task(message, total=total, stage=stage, spent="")
+            total = self.totals.get(stage, 1)
+            task = self.progress.add_task("", total=total, stage=stage, spent=self._spent())
             self.tasks[stage] = task
-            # A new stage starts: the earlier ones are finished.
-            for other, tid in self.tasks.items():
-                if other != stage:
-                    t = self.progress.tasks[tid]
-                    self.progress.update(tid, completed=t.total)
-        counted = _COUNTED.match(message)
-        if counted:
-            done, total, what = int(counted.group(1)), int(counted.group(2)), counted.group(3)
-            # Coding reports the file it starts; analysis the file it finished.
-            completed = done - 1 if stage == "coding" else done
-            self.progress.update(task, total=total, completed=completed, description=what)
-        elif stage == "planning":
-            turn = self.turns.get(stage, 0)  # each planning message starts the next turn
-            self.progress.update(task, completed=turn, description=message)
-            self.turns[stage] = turn + 1
-        else:
-            self.progress.update(task, description=message)
-        self.progress.update(task, spent=self._spent())
+            said = self.pending.pop(stage, None)
+            if said is not None:
+                self.progress.update(task, total=said.total, completed=said.completed, description=escape(said.item))
+        return task
+
+    def __call__(self, event: Event) -> None:
+        if not self.enabled:
+            return
+        if isinstance(event, RunWarning):
+            self._print(f"[yellow]warning:[/] {escape(event.message)}")
+        elif isinstance(event, StageStarted):
+            self.totals[event.stage] = event.total
+        elif isinstance(event, CallStarted):
+            self._bar(event.stage)
+        elif isinstance(event, CallFinished):
+            self.tokens += event.usage.prompt_tokens + event.usage.completion_tokens
+            self.cost = None if event.cost_usd is None or self.cost is None else self.cost + event.cost_usd
+            if event.stage in self.tasks:
+                self.progress.update(self.tasks[event.stage], spent=self._spent())
+        elif isinstance(event, StageProgress):
+            if event.stage in self.tasks:
+                self.progress.update(
+                    self.tasks[event.stage],
+                    total=event.total,
+                    completed=event.completed,
+                    description=escape(event.item),
+                )
+            else:
+                self.pending[event.stage] = event
+        elif isinstance(event, StageFinished):
+            self._finished(event)
+        elif isinstance(event, Note):
+            if event.stage in self.tasks:
+                self.progress.update(self.tasks[event.stage], description=escape(event.message))
+            else:
+                self._print(f"[bold cyan]{event.stage:>9}[/] {escape(event.message)}")
+
+    def _finished(self, event: StageFinished) -> None:
+        task = self.tasks.get(event.stage)
+        if task is None:
+            return
+        if event.status == "failed":  # the bar stays where the stage stopped
+            self.progress.update(task, description=f"[red]failed[/] {escape(event.error or '')}")
+            return
+        self.progress.update(task, completed=self.progress.tasks[task].total, spent=self._spent())
 
     def finish(self) -> None:
-        for tid in self.tasks.values():
-            self.progress.update(tid, completed=self.progress.tasks[tid].total, spent=self._spent())
+        """Stop the live display (bars keep what their stages reached)."""
+        if self.tasks:
+            self.progress.refresh()
 
 
 def problem_count(problems: list[str]) -> str:
@@ -100,7 +133,7 @@ def problem_count(problems: list[str]) -> str:
 
 def summary_table(manifest: Manifest) -> Table:
     """Per stage: status, calls (from cache), tokens (cached share), cost and time."""
-    table = Table(title=f"{manifest.paper.get('title') or 'run'} · {manifest.model.name}")
+    table = Table(title=f"{manifest.paper.title or 'run'} · {manifest.model.name}")
     for column in ("stage", "status", "calls", "prompt", "cached", "completion", "cost", "time"):
         table.add_column(
             column, justify="left" if column in ("stage", "status") else "right", no_wrap=column == "status"

@@ -1,5 +1,5 @@
-"""Evaluation of generated repositories: model judges, PaperBench rubrics, Table-1 statistics, the one-shot
-baselines and the benchmark runner (``papercoder.evaluation.bench``, which imports the pipeline)."""
+"""Evaluation of generated repositories: model judges, PaperBench rubrics, Table-1 statistics and the benchmark
+runner (``papercoder.evaluation.bench``, which runs the engine)."""
 
 from papercoder.evaluation.judge import Critique, JudgeAnswer, JudgeResult, Mode, judge_repository
 from papercoder.evaluation.repofiles import RepoSnapshot, Target, read_repo, resolve_target
@@ -15,11 +15,8 @@ from papercoder.evaluation.rubric import (
 )
 from papercoder.evaluation.stats import RepoStats, repo_stats
 from papercoder.parsing.filesplit import SplitAnswer, split_files
-from papercoder.pipeline.baseline import BASELINES, BaselineMethod, run_baseline
 
 __all__ = [
-    "BASELINES",
-    "BaselineMethod",
     "Critique",
     "GradeResult",
     "JudgeAnswer",
@@ -39,7 +36,6 @@ __all__ = [
     "read_repo",
     "repo_stats",
     "resolve_target",
-    "run_baseline",
     "score_tree",
     "split_files",
 ]

@@ -13,8 +13,10 @@ Dataset layout (``DATASET_DIR``)::
 Files named ``README*``/``LICENSE*``, starting with ``.`` or ``_``, or named ``rubric*`` are not papers; folders
 named ``gold`` or ending in ``_gold``/``_gold_repo`` are not groups. Two papers of one group may not share a stem.
 
-Methods: ``papercoder`` (the full pipeline), ``paper`` and ``abstract`` (one-shot baselines), and ``oracle`` (the
-gold repository itself, judged reference-free, as in the paper's Oracle row).
+Methods: every method of the engine's table (``papercoder._methods.METHODS``: ``papercoder``, the one-shot baselines
+``paper`` and ``abstract``, the ablation ladder ``coding-only`` … ``with-config``), ``ablation`` for the whole ladder
+(the paper's ablation table), and ``oracle`` (the gold repository itself, judged reference-free, as in the paper's
+Oracle row). Each method runs through the same engine as ``papercoder run``, with the same options.
 
 Output (``OUT``): one run directory per paper and method at ``OUT/<group>/<paper>/<method>/`` with the judge's
 results in its ``eval/<mode>.json`` and the judge's calls cached in ``eval/calls/``; then ``results.md``,
@@ -26,33 +28,30 @@ fails is recorded with its error and does not stop the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from papercoder._engine import run_method
+from papercoder._events import EventHandler, Note, RunWarning, ignore
+from papercoder._methods import LADDER
+from papercoder._methods import METHODS as ENGINE_METHODS
 from papercoder.errors import InputError
 from papercoder.evaluation.judge import JudgeResult, Mode, judge_repository
 from papercoder.evaluation.repofiles import read_repo
 from papercoder.evaluation.stats import repo_stats
 from papercoder.fsutil import atomic_write_json
 from papercoder.llm.base import ChatModel
+from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
-from papercoder.llm.registry import ModelChoice
 from papercoder.paper import load_paper
-from papercoder.pipeline import PipelineOptions, run_pipeline
-from papercoder.pipeline.baseline import BASELINES, run_baseline
-from papercoder.run import RunDir
+from papercoder.run import ModelInfo, RunDir
+from papercoder.settings import RunSettings
 
-METHODS = ("papercoder", "paper", "abstract", "oracle")
+METHODS = (*ENGINE_METHODS, "oracle")
 MODES: tuple[Mode, ...] = ("ref-free", "ref-based")
 _PAPER_SUFFIXES = (".pdf", ".tex", ".latex", ".md", ".markdown", ".txt", ".json", ".xml", ".tar.gz", ".tgz")
-ProgressFn = Callable[[str, str], None]
-
-
-def _quiet(stage: str, message: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,11 @@ class BenchConfig:
     judge_concurrency: int = 4
     context_tokens: int | None = None
     judge_reasoning_effort: str | None = None
-    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    # The settings of every run (the method aside, which each job sets), and the budgets of each.
+    settings: RunSettings = field(default_factory=RunSettings)
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    fresh: bool = False
 
 
 class ModeScore(BaseModel):
@@ -164,12 +167,14 @@ def discover(dataset: Path) -> list[PaperEntry]:
 
 
 def parse_methods(text: str) -> list[str]:
-    """``papercoder,paper`` → a checked list of methods."""
-    methods = [m.strip() for m in text.split(",") if m.strip()]
+    """``papercoder,paper`` → a checked list of methods; ``ablation`` stands for the ladder, bottom rung first."""
+    named = [m.strip() for m in text.split(",") if m.strip()]
+    methods = [m for name in named for m in (LADDER if name == "ablation" else (name,))]
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise InputError(
-            f"--methods {text}: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}"
+            f"--methods {text}: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)} "
+            "or ablation"
         )
     return list(dict.fromkeys(methods))
 
@@ -195,13 +200,12 @@ class _Job:
         method: str,
         out: Path,
         config: BenchConfig,
-        choice: ModelChoice,
-        model: ChatModel,
+        model: tuple[ChatModel, ModelInfo],
         judge: ChatModel,
-        progress: ProgressFn,
+        on_event: EventHandler,
     ) -> None:
         self.entry, self.method, self.config = entry, method, config
-        self.choice, self.model, self.judge, self.progress = choice, model, judge, progress
+        (self.model, self.info), self.judge, self.on_event = model, judge, on_event
         self.run = RunDir(out / entry.group / entry.name / method)
         self.record = PaperRecord(
             group=entry.group,
@@ -212,34 +216,13 @@ class _Job:
         )
 
     async def generate(self) -> Path:
-        entry, run = self.entry, self.run
+        """The repository of this job: the gold one for the oracle, else a run of the method (resumed when done)."""
+        entry, run, config = self.entry, self.run, self.config
         if self.method == "oracle" and entry.gold is not None:
             return entry.gold
-        if self.method == "papercoder":
-            await run_pipeline(entry.path, run.root, self.choice, self.model, self.config.pipeline)
-            return run.repo
-        options = self.config.pipeline
-        wanted = {
-            "method": self.method,
-            "temperature": options.temperature,
-            "reasoning_effort": options.reasoning_effort,
-        }
-        manifest = run.load_manifest()
-        done = (
-            manifest is not None
-            and manifest.status == "done"
-            and manifest.model.name == self.model.name
-            and all(manifest.settings.get(k) == v for k, v in wanted.items())
-        )
-        if not done:  # a finished baseline with the same settings is reused without re-reading the paper
-            await run_baseline(
-                "abstract" if self.method == "abstract" else "paper",
-                await asyncio.to_thread(load_paper, entry.path),  # PDF parsing must not stall the other papers
-                self.model,
-                run,
-                temperature=options.temperature,
-                reasoning_effort=options.reasoning_effort,
-            )
+        settings = config.settings.model_copy(update={"method": self.method})
+        budget = Budget(self.info.name, max_cost_usd=config.max_cost, max_tokens=config.max_tokens)
+        await run_method(entry.path, run.root, self.model, self.info, settings, fresh=config.fresh, budget=budget)
         return run.repo
 
     async def paper_text(self) -> str:
@@ -286,22 +269,22 @@ class _Job:
         if self.method == "oracle" and self.entry.gold is None:
             self.record.scores = {mode: ModeScore(skipped="no gold repository") for mode in self.config.modes}
             return self.record
-        self.progress("bench", f"{where}: generating")
+        self.on_event(Note("bench", f"{where}: generating"))
         try:
             repo = await self.generate()
             stats = repo_stats(repo)
         except Exception as exc:  # one paper's failure is recorded, never fatal to the benchmark
             self.record.error = _one_line(exc)
-            self.progress("warning", f"{where}: {self.record.error}")
+            self.on_event(RunWarning(f"{where}: {self.record.error}"))
             return self.record
         self.record.tokens, self.record.files, self.record.functions = stats.tokens, stats.files, stats.functions
         for mode in self.config.modes:
-            self.progress("bench", f"{where}: judging {mode}")
+            self.on_event(Note("bench", f"{where}: judging {mode}"))
             try:
                 self.record.scores[mode] = await self.evaluate(repo, mode)
             except Exception as exc:  # recorded in the table like a generation failure
                 self.record.scores[mode] = ModeScore(error=_one_line(exc))
-                self.progress("warning", f"{where} {mode}: {_one_line(exc)}")
+                self.on_event(RunWarning(f"{where} {mode}: {_one_line(exc)}"))
         return self.record
 
 
@@ -315,10 +298,10 @@ async def run_bench(
     out: Path,
     config: BenchConfig,
     *,
-    choice: ModelChoice,
     model: ChatModel,
+    info: ModelInfo,
     judge: ChatModel,
-    progress: ProgressFn = _quiet,
+    on_event: EventHandler = ignore,
 ) -> list[PaperRecord]:
     """Run every method of ``config`` on every paper of ``dataset`` into ``out`` and judge the repositories.
 
@@ -326,29 +309,28 @@ async def run_bench(
         dataset: the dataset folder (see the module docstring).
         out: where run directories and results go.
         config: methods, judge modes, samples and concurrency.
-        choice: the generating model's resolved options (the pipeline records them).
         model: the generating model.
+        info: what the run records of it (``papercoder._api`` resolves it).
         judge: the judge model.
-        progress: called with (stage, message) as work proceeds.
+        on_event: called with a ``Note`` as each job proceeds and a ``RunWarning`` for each failure.
 
     Returns:
         One record per paper and method, in dataset order.
     """
     entries = discover(dataset)
     out.mkdir(parents=True, exist_ok=True)
-    limit = 1 if choice.provider == "local" else max(1, config.concurrency)  # the embedded model is not shared
+    limit = 1 if info.provider == "local" else max(1, config.concurrency)  # the embedded model is not shared
     gate = asyncio.Semaphore(limit)
 
     async def guarded(job: _Job) -> PaperRecord:
         async with gate:
             return await job()
 
-    jobs = [_Job(e, m, out, config, choice, model, judge, progress) for e in entries for m in config.methods]
+    jobs = [_Job(e, m, out, config, (model, info), judge, on_event) for e in entries for m in config.methods]
     return list(await asyncio.gather(*(guarded(job) for job in jobs)))
 
 
 __all__ = [
-    "BASELINES",
     "METHODS",
     "BenchConfig",
     "ModeScore",

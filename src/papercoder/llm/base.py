@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -88,8 +88,10 @@ class Completion(BaseModel):
         return self.finish_reasons[0] if self.finish_reasons else ""
 
 
+@runtime_checkable
 class ChatModel(Protocol):
-    """Anything that answers chat messages: a provider client, the embedded model, or a cache around one."""
+    """Anything that answers chat messages: a provider client, the embedded model, a cache around one, or your own
+    object with these five members (``papercoder.run(..., model=obj)``)."""
 
     @property
     def name(self) -> str:

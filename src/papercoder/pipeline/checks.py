@@ -71,15 +71,15 @@ async def run(ctx: RunContext, order: list[str]) -> list[Finding]:
         # A third-party import missing from requirements.txt with a certain distribution needs no model call.
         mechanical = add_missing(ctx.run.repo) if any(f.kind == "requirements" for f in findings) else []
         for done_fix in mechanical:
-            ctx.progress("checks", f"{done_fix.finding.path}: {done_fix.fix}")
+            ctx.note("checks", f"{done_fix.finding.path}: {done_fix.fix}")
         fixed = {m.finding for m in mechanical}
         before = [*misdirected, *findings, *reported]
         todo = [*misdirected, *(f for f in findings if f not in fixed)]
         if not todo:
-            ctx.progress("checks", "no findings" if not before else f"{len(before)} findings; none left to repair")
+            ctx.note("checks", "no findings" if not before else f"{len(before)} findings; none left to repair")
             ctx.run.write(ARTIFACT, _record(before, reported, None, mechanical))
             return reported
-        ctx.progress("checks", f"{len(todo)} findings; asking for one repair round")
+        ctx.note("checks", f"{len(todo)} findings; asking for one repair round")
         files = snapshot(ctx.run.repo)
         # A small local model reads only the files with findings: a shorter prompt, the same single round.
         wanted = involved(todo, order, files, others=not ctx.options.compact)

@@ -74,7 +74,8 @@ def artifact(path: str) -> str:
 def write_repo_extras(ctx: RunContext, planning: PlanningResult) -> list[Finding]:
     """config.yaml from planning and requirements.txt from the logic design's packages: its requirement
     specifiers only; a finding (and a warning) for each entry left out (``papercoder.repo.requirements``)."""
-    ctx.run.write("repo/config.yaml", planning.config_yaml)
+    if planning.config_yaml:  # a method without the configuration turn has none
+        ctx.run.write("repo/config.yaml", planning.config_yaml)
     packages, rejected = sanitise(planning.logic.required_packages)
     for entry in rejected:
         ctx.warn(f"requirements.txt: left out `{entry.entry}`: {entry.reason}")
@@ -100,7 +101,7 @@ def misdirected(ctx: RunContext, planning: PlanningResult) -> list[Finding]:
 async def run(ctx: RunContext, planning: PlanningResult, analyses: dict[str, str]) -> dict[str, str]:
     """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order.
     What coding finds itself goes to ``coding/findings.json`` for the checks stage."""
-    with ctx.stage("coding") as clock:
+    with ctx.stage("coding", total=len(planning.files)) as clock:
         findings = write_repo_extras(ctx, planning)
         if ctx.options.coding_order == "dag":
             written = await _run_dag(ctx, clock, planning, analyses)
@@ -115,7 +116,7 @@ async def _run_sequential(
 ) -> dict[str, str]:
     written: dict[str, str] = {}
     for index, path in enumerate(planning.files, start=1):
-        ctx.progress("coding", f"{index}/{len(planning.files)} {path}")
+        ctx.advance("coding", index - 1, len(planning.files), path)  # the file it starts
         written[path] = await code_file(ctx, clock, planning, path, analyses.get(path, ""), list(written.items()))
     return written
 
@@ -140,7 +141,7 @@ async def _run_dag(
             for path in [p for p in pending if all(d in written for d in graph.deps[p])][: limit - len(running)]:
                 pending.remove(path)
                 contexts[path] = graph.context_for(path, imports)
-                ctx.progress("coding", f"{len(contexts)}/{len(graph.order)} {path}")
+                ctx.advance("coding", len(contexts) - 1, len(graph.order), path)
                 view = interface if ctx.options.dep_context == "interface" else _whole
                 context = [(f, view(f, written[f])) for f in contexts[path]]
                 job = code_file(ctx, clock, planning, path, analyses.get(path, ""), context)
@@ -204,7 +205,7 @@ async def _answer_in_full(ctx: RunContext, clock: StageClock, messages: list[Mes
     for round_ in range(1, MAX_CONTINUATIONS + 1):
         if answer.finish_reason != "length" or ctx.options.compact:
             break  # a small local model's cut-off answer is kept as it is: continuing it rarely helps
-        ctx.progress("coding", f"{path}: answer cut at the length limit, asking for the rest ({round_})")
+        ctx.note("coding", f"{path}: answer cut at the length limit, asking for the rest ({round_})")
         messages = [
             *messages,
             {"role": "assistant", "content": answer.text},

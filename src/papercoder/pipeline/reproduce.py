@@ -69,7 +69,7 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
             ctx.warn("reproduce.sh: the repository has no Python entry point; no script written")
             clock.finish("skipped")
             return None
-        ctx.progress("reproduce", f"writing {SCRIPT} for {entry}")
+        ctx.note("reproduce", f"writing {SCRIPT} for {entry}")
         prompt = render(
             "reproduce/script.j2",
             files=[p for p in files if p != SCRIPT],

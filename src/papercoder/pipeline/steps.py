@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from papercoder._events import CallFinished, CallStarted, RunWarning
 from papercoder.errors import StageError
 from papercoder.llm.base import CallSettings, Completion, Message
 from papercoder.parsing.json_extract import JSONExtractionError, extract_json
@@ -31,8 +32,10 @@ def settings_for(ctx: RunContext, step: str, max_tokens: int | None, **extra: An
 async def ask(ctx: RunContext, clock: StageClock, messages: list[Message], settings: CallSettings) -> Completion:
     """Make one call through the cache and count it; a new answer saves the manifest, so a run killed later
     still records the stage's calls and time so far."""
+    ctx.emit(CallStarted(clock.stage, settings.step))
     done = await ctx.model.complete(messages, settings)
-    clock.add(done.usage, done.from_cache)
+    cost = clock.add(done.usage, done.from_cache)
+    ctx.emit(CallFinished(clock.stage, settings.step, done.usage, done.from_cache, cost))
     if not done.from_cache:
         ctx.save()
     return done
@@ -86,7 +89,7 @@ async def ask_json(
         return parse_answer(first.text, model), first.text
     except ValueError as exc:
         error = str(exc)
-        ctx.progress("warning", f"{step}: invalid answer, asking once more ({error})")
+        ctx.emit(RunWarning(f"{step}: invalid answer, asking once more ({error})"))  # shown, not recorded
     keys = ", ".join(f'"{k}"' for k in model.model_fields)
     repair: list[Message] = [
         *messages,

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from papercoder.evaluation.repofiles import read_text, walk_files
 from papercoder.repo.configkeys import config_findings
+from papercoder.repo.walk import read_text, walk_files
 
 # Import name → the distributions that provide it (normalised names), where they differ.
 IMPORT_TO_PACKAGES: dict[str, tuple[str, ...]] = {

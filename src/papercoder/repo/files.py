@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from papercoder.evaluation.repofiles import read_text, walk_files
+from papercoder.repo.walk import read_text, walk_files
 
 ENTRY_NAMES = ("main.py", "train.py", "run.py", "run_experiment.py", "experiment.py", "app.py")
 _TRACE_FILE = re.compile(r"""File "(?P<path>[^"]+)", line (?P<line>\d+)""")

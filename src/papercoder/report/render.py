@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from papercoder import __version__
+from papercoder._version import __version__
 from papercoder.fsutil import atomic_write_text
 from papercoder.report.chart import render_svg, stage_charts
 from papercoder.report.graph import ImportGraph, import_graph, to_mermaid
@@ -198,7 +198,7 @@ def _records(value: object) -> list[dict[str, object]]:
 def build_context(data: RunData) -> dict[str, object]:
     """Everything the template needs, computed from the loaded run."""
     m = data.manifest
-    title = _text_field(m.paper, "title") or _text_field(data.paper, "title") or data.root.name
+    title = m.paper.title or _text_field(data.paper, "title") or data.root.name
     diagrams = [
         Diagram(f"diagram-{key}", heading, source)
         for key, heading, source in (
