@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from papercoder.commands.debug import model_of_run
+from papercoder._cli.debug import model_of_run
 from papercoder.errors import InputError
 from papercoder.llm.registry import DEMO_WARNING, OPENAI_BASE_URL, resolve
 from papercoder.llm.urls import client_settings, redact, split_base_url

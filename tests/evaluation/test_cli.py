@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from papercoder.commands.evaluate import register
+from papercoder._cli.evaluate import register
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from tests.conftest import TEST_KEY
 from tests.evaluation.helpers import judge_json

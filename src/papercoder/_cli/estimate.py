@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from papercoder.commands.progress import usd
+from papercoder._cli.progress import usd
 
 out = Console(highlight=False)
 

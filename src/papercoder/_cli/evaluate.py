@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from papercoder.commands.progress import ProgressView
+from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from papercoder.evaluation.stats import repo_stats
@@ -57,7 +57,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON 
 @contextmanager
 def _guard() -> Iterator[None]:
     # Imported here: cli.py imports this module to register the commands.
-    from papercoder.cli import errors_to_exit
+    from papercoder._cli.run import errors_to_exit
 
     with errors_to_exit():
         yield

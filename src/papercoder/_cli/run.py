@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder._cli.debug import GPUS_HELP, IMAGE_HELP, NETWORK_HELP, SANDBOX_HELP
+from papercoder._cli.estimate import estimate_command
+from papercoder._cli.progress import ProgressView, problem_count, summary_table, usd
 from papercoder._version import __version__
-from papercoder.commands.debug import GPUS_HELP, IMAGE_HELP, NETWORK_HELP, SANDBOX_HELP
-from papercoder.commands.estimate import estimate_command
-from papercoder.commands.progress import ProgressView, problem_count, summary_table, usd
 from papercoder.errors import EXIT_PROBLEMS, PapercoderError
 from papercoder.llm.urls import redact
 from papercoder.run import RunDir
@@ -248,7 +248,7 @@ class PapercoderErrorExit(PapercoderError):
 
 def finish_debug(record: dict[str, Any], console: Console, *, quiet: bool) -> None:
     """The debug loop's closing line (unless ``quiet``); exit code 1 when it did not converge."""
-    from papercoder.commands.debug import finish
+    from papercoder._cli.debug import finish
     from papercoder.pipeline.debugging import DebugResult
 
     outcome = DebugResult(**{k: v for k, v in record.items() if k in DebugResult.__dataclass_fields__})
@@ -270,7 +270,7 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def _register_commands() -> None:
-    from papercoder.commands import debug, doctor, evaluate, ingest, report
+    from papercoder._cli import debug, doctor, evaluate, ingest, report
 
     ingest.register(app)
     debug.register(app)

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from papercoder.commands.progress import ProgressView
+from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError
 from papercoder.llm import registry
 from papercoder.llm.registry import ModelChoice
@@ -28,7 +28,7 @@ from papercoder.rundir_lock import hold
 
 @contextmanager
 def _guard() -> Iterator[None]:
-    from papercoder.cli import errors_to_exit  # cli.py imports this module to register the command
+    from papercoder._cli.run import errors_to_exit  # cli.py imports this module to register the command
 
     with errors_to_exit():
         yield

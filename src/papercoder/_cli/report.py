@@ -26,7 +26,7 @@ def _console() -> Console:
 @contextmanager
 def _guard() -> Iterator[None]:
     # Imported here: cli.py imports this module to register the commands.
-    from papercoder.cli import errors_to_exit
+    from papercoder._cli.run import errors_to_exit
 
     with errors_to_exit():
         yield

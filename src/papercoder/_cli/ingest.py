@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
         Example: papercoder ingest paper.pdf -o paper.md
         """
-        from papercoder.cli import PapercoderErrorExit, errors_to_exit
+        from papercoder._cli.run import PapercoderErrorExit, errors_to_exit
         from papercoder.paper import load_paper
         from papercoder.paper.budget import fit_paper
         from papercoder.paper.tokens import count_tokens
