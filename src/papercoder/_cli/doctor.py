@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check the setup: the model that would be used, its key (present or not — never printed), whether the
         endpoint answers, whether the embedded model is installed, and versions."""
-        from papercoder._cli.run import errors_to_exit
+        from papercoder._cli._common import errors_to_exit
         from papercoder._version import __version__
         from papercoder.llm import registry
 

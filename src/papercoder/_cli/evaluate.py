@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,6 +13,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder._cli._common import (
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ContextOpt,
+    JsonOpt,
+    JudgeModelOpt,
+    KeyEnvOpt,
+    ModelOpt,
+    errors_to_exit,
+    warn,
+)
 from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
@@ -27,46 +38,18 @@ T = TypeVar("T")
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-JudgeModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--judge-model", help="The judge: openai/NAME, NAME with --base-url, or local/smollm2 (same rules as --model)."
-    ),
-]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="The generating model (same rules as `papercoder run --model`).")
-]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint of the model(s).")]
-KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="Read the API key from this variable.")]
 EffortOpt = Annotated[
     str | None,
     typer.Option(
         "--reasoning-effort", help="For reasoning judges: minimal, low, medium or high (the paper: o3-mini, high)."
     ),
 ]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Parallel model calls.")]
-ContextOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--context-tokens", min=1000, help="The judge's context window in tokens; prompts that do not fit are refused."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
-
-
-@contextmanager
-def _guard() -> Iterator[None]:
-    # Imported here: cli.py imports this module to register the commands.
-    from papercoder._cli.run import errors_to_exit
-
-    with errors_to_exit():
-        yield
 
 
 def _judge(model: str | None, base_url: str | None, api_key_env: str | None, quiet: bool) -> ChatModel:
     choice = registry.resolve(model, base_url, api_key_env)
     if choice.demo_warning and not quiet:
-        err.print(f"[yellow]warning:[/] {escape(choice.demo_warning)}")
+        warn(choice.demo_warning)
     return registry.build(choice)
 
 
@@ -138,7 +121,7 @@ def eval_command(
     """
     from papercoder.evaluation.judge import judge_repository
 
-    with _guard(), ExitStack() as locks:
+    with errors_to_exit(), ExitStack() as locks:
         chosen = mode or ("ref-based" if gold is not None else "ref-free")
         if chosen not in ("ref-free", "ref-based"):
             raise InputError(f"--mode {chosen}: use ref-free or ref-based")
@@ -240,7 +223,7 @@ def grade_command(
     """
     from papercoder.evaluation.rubric import grade_repository, load_rubric
 
-    with _guard(), ExitStack() as locks:
+    with errors_to_exit(), ExitStack() as locks:
         tree = load_rubric(rubric)
         found = resolve_target(target)
         if found.kind == "run":  # results land in RUN_DIR/eval/: one process at a time
@@ -294,7 +277,13 @@ def bench_command(
         ),
     ],
     methods: Annotated[
-        str, typer.Option("--methods", help="Comma-separated: papercoder, paper, abstract, oracle.")
+        str,
+        typer.Option(
+            "--methods",
+            help="Comma-separated methods of `papercoder run --method`, oracle (the gold repository), or ablation "
+            "(the paper's ablation ladder: coding-only, with-plan, with-architecture, with-logic, with-config, "
+            "papercoder).",
+        ),
     ] = "papercoder,paper,abstract",
     eval_modes: Annotated[
         str, typer.Option("--eval", help="ref-free, ref-based, or both comma-separated.")
@@ -326,7 +315,7 @@ def bench_command(
     from papercoder.evaluation.bench_report import write_results
     from papercoder.settings import RunSettings
 
-    with _guard():
+    with errors_to_exit():
         config = BenchConfig(
             methods=parse_methods(methods),
             modes=parse_modes(eval_modes),
@@ -341,7 +330,7 @@ def bench_command(
         same = (judge_model or model) == model
         judge, _, judge_notes, _ = (generator, info, (), True) if same else model_of(judge_model, base_url, api_key_env)
         for warning in dict.fromkeys((*notes, *judge_notes)):
-            err.print(f"[yellow]warning:[/] {escape(warning)}")
+            warn(warning)
         view = ProgressView(err, enabled=not quiet)
         records = _run(
             list({id(m): m for m in (generator, judge)}.values()),
@@ -357,7 +346,7 @@ def stats_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Print a repository's Table-1 statistics: tokens (source files), code files, functions."""
-    with _guard():
+    with errors_to_exit():
         found = resolve_target(target)
         stats = repo_stats(found.repo)
         if as_json:

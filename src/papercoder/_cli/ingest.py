@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from papercoder._cli._common import PdfEngine, PdfEngineOpt
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``ingest`` command to ``app``."""
@@ -16,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def ingest(
         paper: Annotated[Path, typer.Argument(help="The paper: .pdf, .tex (or folder / .tar.gz), .md, .json, .xml.")],
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the Markdown here.")] = None,
-        pdf_engine: Annotated[str, typer.Option("--pdf-engine", help="pymupdf (default) or pypdf.")] = "pymupdf",
+        pdf_engine: PdfEngineOpt = PdfEngine.pymupdf,
         keep_references: Annotated[bool, typer.Option("--keep-references", help="Keep the bibliography.")] = False,
         grobid_url: Annotated[str | None, typer.Option("--grobid-url", help="Use a running GROBID server.")] = None,
         max_paper_tokens: Annotated[
@@ -27,18 +29,16 @@ def register(app: typer.Typer) -> None:
 
         Example: papercoder ingest paper.pdf -o paper.md
         """
-        from papercoder._cli.run import PapercoderErrorExit, errors_to_exit
+        from papercoder._cli._common import errors_to_exit
         from papercoder.paper import load_paper
         from papercoder.paper.budget import fit_paper
         from papercoder.paper.tokens import count_tokens
 
         err = Console(stderr=True, highlight=False)
         with errors_to_exit():
-            if pdf_engine not in ("pymupdf", "pypdf"):
-                raise PapercoderErrorExit(2, f"--pdf-engine {pdf_engine}: use pymupdf or pypdf")
             parsed = load_paper(
                 paper,
-                pdf_engine="pypdf" if pdf_engine == "pypdf" else "pymupdf",
+                pdf_engine="pypdf" if pdf_engine is PdfEngine.pypdf else "pymupdf",
                 keep_references=keep_references,
                 grobid_url=grobid_url,
             )

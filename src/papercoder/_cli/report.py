@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import webbrowser
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from papercoder._cli._common import errors_to_exit
 from papercoder.report import RunRow, list_runs, write_report
 from papercoder.report.load import load_manifest
 
@@ -21,15 +20,6 @@ from papercoder.report.load import load_manifest
 def _console() -> Console:
     # Made per command, so the terminal's width (COLUMNS) is read when the command runs.
     return Console(highlight=False)
-
-
-@contextmanager
-def _guard() -> Iterator[None]:
-    # Imported here: cli.py imports this module to register the commands.
-    from papercoder._cli.run import errors_to_exit
-
-    with errors_to_exit():
-        yield
 
 
 def report_command(
@@ -43,7 +33,7 @@ def report_command(
 
     Example: papercoder report runs/tiny --open
     """
-    with _guard():
+    with errors_to_exit():
         out = _console()
         load_manifest(run_dir)  # a missing or unreadable manifest is an input error (exit 2)
         path = write_report(run_dir, output)
@@ -73,7 +63,7 @@ def runs_command(
 
     Example: papercoder runs runs/
     """
-    with _guard():
+    with errors_to_exit():
         out = _console()
         rows = list_runs(root)
         if as_json:
