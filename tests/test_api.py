@@ -115,3 +115,24 @@ def test_estimate_rows_come_from_the_stage_table() -> None:
     assert [(r.stage, r.calls) for r in plan.stages] == [("planning", 1), ("coding", 1), ("reproduce", 1)]
     one = papercoder.estimate(EXAMPLE_PAPER, model="fake-model", base_url="http://127.0.0.1:9/v1", method="paper")
     assert [(r.stage, r.calls) for r in one.stages] == [("coding", 1)]
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = readme[readme.index("import papercoder\nfrom papercoder import CallSettings") :]
+    code = code[: code.index("\n```\n")]
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples/tiny_paper.md").write_text(EXAMPLE_PAPER.read_text())
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert (tmp_path / "runs/echo/repo/main.py").read_text() == "print('hello from', 'baseline/paper')\n"
+
+
+def test_no_test_reaches_a_real_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_real_provider: list[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789")
+    with pytest.raises(papercoder.PapercoderError, match=r"cannot reach https://api\.openai\.com"):
+        papercoder.run(EXAMPLE_PAPER, tmp_path / "run", model="openai/gpt-4.1-mini", timeout=5)
+    assert "api.openai.com" in no_real_provider
+    no_real_provider.clear()  # the guard worked; the test itself passes
