@@ -300,9 +300,34 @@ def bench_command(
     ] = "ref-free",
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Papers processed at once.")] = 2,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: <DATASET_DIR>_bench beside it).")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default: <DATASET_DIR>_bench beside it). With --executor ray on a cluster it must be "
+            "storage every node sees at the same path (a shared filesystem): the workers write the run dirs there.",
+        ),
     ] = None,
     n: Annotated[int, typer.Option("-n", min=1, help="Judge samples per repository.")] = 8,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, help="Runs per paper and generating method, seed i in <method>/seed-<i>/.")
+    ] = 1,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (this process) or ray (Ray tasks; pip install 'papercoder[ray]').")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Join this Ray cluster (e.g. HEAD:6379); default: a local Ray runtime."),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Run and fix each generated repository (as `papercoder debug`) first.")
+    ] = False,
+    task_cpus: Annotated[
+        float, typer.Option("--task-cpus", min=0, help="With --executor ray --debug: CPUs a debug task asks for.")
+    ] = 1.0,
+    task_gpus: Annotated[
+        float, typer.Option("--task-gpus", min=0, help="With --executor ray --debug: GPUs a debug task asks for.")
+    ] = 0.0,
     model: ModelOpt = None,
     judge_model: JudgeModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -322,7 +347,10 @@ def bench_command(
     """
     from papercoder.evaluation.bench import BenchConfig, parse_methods, parse_modes, run_bench
     from papercoder.evaluation.bench_report import write_results
+    from papercoder.evaluation.executors import make_executor
     from papercoder.pipeline import PipelineOptions
+    from papercoder.pipeline.debugging import DebugOptions
+    from papercoder.repo.sandbox import SandboxSpec
 
     with _guard():
         config = BenchConfig(
@@ -333,7 +361,10 @@ def bench_command(
             context_tokens=context_tokens,
             judge_reasoning_effort=_effort(judge_reasoning_effort),
             pipeline=PipelineOptions(reasoning_effort=_effort(reasoning_effort)),
+            seeds=seeds,
+            debug=DebugOptions(sandbox=SandboxSpec(gpus=task_gpus > 0)) if debug else None,
         )
+        runner = make_executor(executor, ray_address, task_cpus=task_cpus, task_gpus=task_gpus)
         target = out_dir or dataset.parent / f"{dataset.name}_bench"
         choice = registry.resolve(model, base_url, api_key_env)
         judge_choice = registry.resolve(judge_model or model, base_url, api_key_env)
@@ -349,7 +380,17 @@ def bench_command(
 
         records = _run(
             list({id(m): m for m in (generator, judge)}.values()),
-            lambda: run_bench(dataset, target, config, choice=choice, model=generator, judge=judge, progress=progress),
+            lambda: run_bench(
+                dataset,
+                target,
+                config,
+                choice=choice,
+                model=generator,
+                judge=judge,
+                progress=progress,
+                executor=runner,
+                judge_choice=judge_choice,
+            ),
         )
         paths = write_results(target, records, config.methods, config.modes, judge.name, n)
         out.print((target / "results.md").read_text(encoding="utf-8").split("\n## ")[0].rstrip(), markup=False)

@@ -25,25 +25,23 @@ fails is recorded with its error and does not stop the others.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from papercoder.errors import InputError
-from papercoder.evaluation.baselines import BASELINES, run_baseline
-from papercoder.evaluation.judge import JudgeResult, Mode, judge_repository
-from papercoder.evaluation.repofiles import read_repo
-from papercoder.evaluation.stats import repo_stats
-from papercoder.fsutil import atomic_write_json
+from papercoder.evaluation.baselines import BASELINES
+from papercoder.evaluation.judge import Mode
 from papercoder.llm.base import ChatModel
-from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.registry import ModelChoice
-from papercoder.paper import load_paper
-from papercoder.pipeline import PipelineOptions, run_pipeline
-from papercoder.run import RunDir
+from papercoder.pipeline import PipelineOptions
+
+if TYPE_CHECKING:
+    from papercoder.evaluation.executors import Executor
+    from papercoder.pipeline.debugging import DebugOptions
 
 METHODS = ("papercoder", "paper", "abstract", "oracle")
 MODES: tuple[Mode, ...] = ("ref-free", "ref-based")
@@ -65,6 +63,15 @@ class PaperEntry:
     gold: Path | None
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """One unit of work: a method on a paper, with one seed (``None``: the single, unseeded run)."""
+
+    entry: PaperEntry
+    method: str
+    seed: int | None = None
+
+
 @dataclass
 class BenchConfig:
     """What to run and how to judge it."""
@@ -77,6 +84,8 @@ class BenchConfig:
     context_tokens: int | None = None
     judge_reasoning_effort: str | None = None
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    seeds: int = 1  # more than one: each generating method runs once per seed, into <method>/seed-<i>/
+    debug: DebugOptions | None = None  # set: run and fix each generated repository before judging it
 
 
 class ModeScore(BaseModel):
@@ -99,7 +108,9 @@ class PaperRecord(BaseModel):
     method: str
     run_dir: str
     has_gold: bool = False
+    seed: int | None = None
     error: str | None = None
+    debug: dict[str, Any] | None = None  # the debug loop's outcome (``--debug``), or {"error": ...}
     tokens: int | None = None
     files: int | None = None
     functions: int | None = None
@@ -186,130 +197,6 @@ def parse_modes(text: str) -> list[Mode]:
     return list(dict.fromkeys(modes))
 
 
-class _Job:
-    """One method on one paper: generate (or reuse), count, judge."""
-
-    def __init__(
-        self,
-        entry: PaperEntry,
-        method: str,
-        out: Path,
-        config: BenchConfig,
-        choice: ModelChoice,
-        model: ChatModel,
-        judge: ChatModel,
-        progress: ProgressFn,
-    ) -> None:
-        self.entry, self.method, self.config = entry, method, config
-        self.choice, self.model, self.judge, self.progress = choice, model, judge, progress
-        self.run = RunDir(out / entry.group / entry.name / method)
-        self.record = PaperRecord(
-            group=entry.group,
-            paper=entry.name,
-            method=method,
-            run_dir=str(self.run.root),
-            has_gold=entry.gold is not None,
-        )
-
-    async def generate(self) -> Path:
-        entry, run = self.entry, self.run
-        if self.method == "oracle" and entry.gold is not None:
-            return entry.gold
-        if self.method == "papercoder":
-            await run_pipeline(entry.path, run.root, self.choice, self.model, self.config.pipeline)
-            return run.repo
-        options = self.config.pipeline
-        wanted = {
-            "method": self.method,
-            "temperature": options.temperature,
-            "reasoning_effort": options.reasoning_effort,
-        }
-        manifest = run.load_manifest()
-        done = (
-            manifest is not None
-            and manifest.status == "done"
-            and manifest.model.name == self.model.name
-            and all(manifest.settings.get(k) == v for k, v in wanted.items())
-        )
-        if not done:  # a finished baseline with the same settings is reused without re-reading the paper
-            await run_baseline(
-                "abstract" if self.method == "abstract" else "paper",
-                await asyncio.to_thread(load_paper, entry.path),  # PDF parsing must not stall the other papers
-                self.model,
-                run,
-                temperature=options.temperature,
-                reasoning_effort=options.reasoning_effort,
-            )
-        return run.repo
-
-    async def paper_text(self) -> str:
-        if self.run.exists("paper/paper.md"):
-            return self.run.read("paper/paper.md")
-        return (await asyncio.to_thread(load_paper, self.entry.path)).markdown()
-
-    async def evaluate(self, repo: Path, mode: Mode) -> ModeScore:
-        gold = self.entry.gold
-        if mode == "ref-based" and (gold is None or self.method == "oracle"):
-            return ModeScore(skipped="no gold repository" if gold is None else "not applicable to the oracle")
-        judge = CachedModel(self.judge, CallCache(self.run.root / "eval" / "calls"))
-        result: JudgeResult = await judge_repository(
-            judge,
-            await self.paper_text(),
-            read_repo(repo).files,
-            gold=read_repo(gold).files if mode == "ref-based" and gold is not None else None,
-            n=self.config.n,
-            reasoning_effort=self.config.judge_reasoning_effort,
-            context_tokens=self.config.context_tokens,
-            concurrency=self.config.judge_concurrency,
-        )
-        result.meta.update(
-            {
-                "paper": self.entry.name,
-                "group": self.entry.group,
-                "method": self.method,
-                "repo": str(repo),
-                "gold": str(gold) if mode == "ref-based" else None,
-            }
-        )
-        atomic_write_json(self.run.root / "eval" / f"{mode}.json", result.model_dump(mode="json"))
-        return ModeScore(
-            mean=result.mean,
-            std=result.std,
-            valid=result.valid,
-            n=result.n,
-            cost_usd=result.cost_usd,
-            error=None if result.valid else f"no valid judge sample among {result.n}",
-        )
-
-    async def __call__(self) -> PaperRecord:
-        where = f"{self.entry.group}/{self.entry.name} [{self.method}]"
-        if self.method == "oracle" and self.entry.gold is None:
-            self.record.scores = {mode: ModeScore(skipped="no gold repository") for mode in self.config.modes}
-            return self.record
-        self.progress("bench", f"{where}: generating")
-        try:
-            repo = await self.generate()
-            stats = repo_stats(repo)
-        except Exception as exc:  # one paper's failure is recorded, never fatal to the benchmark
-            self.record.error = _one_line(exc)
-            self.progress("warning", f"{where}: {self.record.error}")
-            return self.record
-        self.record.tokens, self.record.files, self.record.functions = stats.tokens, stats.files, stats.functions
-        for mode in self.config.modes:
-            self.progress("bench", f"{where}: judging {mode}")
-            try:
-                self.record.scores[mode] = await self.evaluate(repo, mode)
-            except Exception as exc:  # recorded in the table like a generation failure
-                self.record.scores[mode] = ModeScore(error=_one_line(exc))
-                self.progress("warning", f"{where} {mode}: {_one_line(exc)}")
-        return self.record
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else 'no message'}"
-
-
 async def run_bench(
     dataset: Path,
     out: Path,
@@ -319,6 +206,8 @@ async def run_bench(
     model: ChatModel,
     judge: ChatModel,
     progress: ProgressFn = _quiet,
+    executor: Executor | None = None,
+    judge_choice: ModelChoice | None = None,
 ) -> list[PaperRecord]:
     """Run every method of ``config`` on every paper of ``dataset`` into ``out`` and judge the repositories.
 
@@ -330,21 +219,21 @@ async def run_bench(
         model: the generating model.
         judge: the judge model.
         progress: called with (stage, message) as work proceeds.
+        executor: where the jobs run (``executors.py``); default: in this process, as asyncio tasks.
+        judge_choice: the judge's resolved options (an executor that builds models elsewhere needs them);
+            default: ``choice``.
 
     Returns:
-        One record per paper and method, in dataset order.
+        One record per paper, method and seed, in dataset order.
     """
+    from papercoder.evaluation.executors import BenchContext, LocalExecutor
+
     entries = discover(dataset)
     out.mkdir(parents=True, exist_ok=True)
-    limit = 1 if choice.provider == "local" else max(1, config.concurrency)  # the embedded model is not shared
-    gate = asyncio.Semaphore(limit)
-
-    async def guarded(job: _Job) -> PaperRecord:
-        async with gate:
-            return await job()
-
-    jobs = [_Job(e, m, out, config, choice, model, judge, progress) for e in entries for m in config.methods]
-    return list(await asyncio.gather(*(guarded(job) for job in jobs)))
+    seeds: list[int | None] = list(range(config.seeds)) if config.seeds > 1 else [None]
+    jobs = [JobSpec(e, m, s) for e in entries for m in config.methods for s in (seeds if m != "oracle" else [None])]
+    context = BenchContext(out, config, choice, judge_choice or choice, model, judge, progress)
+    return await (executor or LocalExecutor()).run(jobs, context)
 
 
 __all__ = [

@@ -39,10 +39,12 @@ class CallSettings(BaseModel):
     reasoning_effort: str | None = None
     json_schema: dict[str, Any] | None = None
     schema_name: str = "answer"
+    seed: int | None = None  # ``bench --seeds``: one sampling seed per repetition
 
     def cache_fields(self) -> dict[str, Any]:
         """The fields that change the model's output, for the cache key."""
-        return self.model_dump(exclude={"step"})
+        # An unset seed is left out so that the keys of calls cached before seeds existed stay valid.
+        return self.model_dump(exclude={"step"} if self.seed is not None else {"step", "seed"})
 
 
 class Usage(BaseModel):
@@ -136,3 +138,14 @@ class ModelWrapper:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class SeededModel(ModelWrapper):
+    """Sends every call with ``seed`` (``bench --seeds``): each repetition samples, and is cached, on its own."""
+
+    def __init__(self, inner: ChatModel, seed: int) -> None:
+        super().__init__(inner)
+        self.seed = seed
+
+    async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
+        return await self.inner.complete(messages, settings.model_copy(update={"seed": self.seed}))

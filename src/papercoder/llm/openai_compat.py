@@ -204,6 +204,8 @@ class OpenAICompatModel:
             kwargs["n"] = settings.n
         if settings.reasoning_effort:
             kwargs["reasoning_effort"] = settings.reasoning_effort
+        if settings.seed is not None:
+            kwargs["seed"] = settings.seed
         if settings.json_schema is not None and self._structured:
             kwargs["response_format"] = {
                 "type": "json_schema",
