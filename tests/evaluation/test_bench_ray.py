@@ -3,10 +3,13 @@ local executor, a killed task that does not stop the others, and a re-run that r
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import json
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -158,6 +161,25 @@ def test_ray_matches_local_and_resumes_after_a_killed_task(tmp_path: Path, ray_r
     print(f"\nbench: local {local_s:.2f}s, ray {ray_s:.2f}s, overhead {(ray_s - local_s) / tasks:.2f}s per task")
 
 
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
+def test_ray_debug_phase_runs_in_a_task_with_the_named_resources(tmp_path: Path, ray_runtime: Any) -> None:
+    dataset = make_pair(tmp_path / "data")
+    out = tmp_path / "ray"
+    extra = ["--executor", "ray", "--debug", "--task-cpus", "1.5", "--methods", "paper"]
+    with FakeOpenAIServer(BenchScript()) as srv:
+        done = bench(dataset, out, srv, *extra)
+        assert done.exit_code == 0, done.output
+        srv.raise_errors()
+    papers = list(csv.DictReader((out / "papers.csv").open()))
+    assert [(p["paper"], p["debug"]) for p in papers] == [("alpha", "converged"), ("gamma", "converged")]
+    summary = json.loads((out / "results.json").read_text())["records"][0]["debug"]
+    assert (summary["converged"], summary["runs"], summary["resources"]) == (True, 1, {"CPU": 1.5})
+    with FakeOpenAIServer(BenchScript()) as srv:  # resumed: neither the code nor the model runs again
+        again = bench(dataset, out, srv, *extra)
+        assert again.exit_code == 0, again.output
+        assert srv.chat_requests == []
+
+
 def test_key_variables_are_only_the_models_keys() -> None:
     env = {"OPENAI_API_KEY": TEST_KEY, "BENCH_RAY_KEY": "sk-judge-0123456789", "HOME": "/root", "AWS_SECRET": "x"}
     generator = resolve("fake-model", "http://127.0.0.1:9/v1", None, env=env)
@@ -175,3 +197,15 @@ def test_executor_options() -> None:
         make_executor("dask")
     with pytest.raises(InputError, match="--ray-address is for --executor ray"):
         make_executor("local", "127.0.0.1:6379")
+
+
+def test_unreachable_cluster_is_one_line_in_seconds(tmp_path: Path) -> None:
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    dataset = make_pair(tmp_path / "data")
+    started = time.monotonic()
+    with FakeOpenAIServer(BenchScript()) as srv:
+        done = bench(dataset, tmp_path / "out", srv, "--executor", "ray", "--ray-address", f"127.0.0.1:{port}")
+    assert done.exit_code == 2 and f"--ray-address 127.0.0.1:{port}: cannot join that Ray cluster" in done.output
+    assert time.monotonic() - started < 30

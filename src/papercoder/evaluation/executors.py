@@ -27,6 +27,8 @@ import asyncio
 import importlib
 import logging
 import os
+import re
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -128,6 +130,9 @@ async def _run_phase(
             return job.record, None
         if phase == "debug":
             await job.debug_phase()
+            if job.record.debug is not None:  # what this task was given, to check against --task-cpus/--task-gpus
+                resources = _import_ray().get_runtime_context().get_assigned_resources()
+                job.record.debug["resources"] = {k: float(v) for k, v in sorted(resources.items())}
             return job.record, repo_text
         return await job.judge_phase(Path(repo_text)), repo_text
     finally:
@@ -182,6 +187,8 @@ class RayExecutor:
 
     def _connect(self, ray: Any) -> bool:
         """Connect to Ray; True when this call started the runtime (and so shuts it down afterwards)."""
+        if self.address is not None:
+            _probe(self.address)
         if ray.is_initialized():  # a caller (a notebook, a test) already connected: use that runtime as it is
             return False
         options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
@@ -190,10 +197,7 @@ class RayExecutor:
         try:
             ray.init(address=self.address, **options)
         except ConnectionError as exc:
-            raise InputError(
-                f"--ray-address {self.address}: cannot join that Ray cluster ({one_line(exc)}); "
-                "start it with `ray start --head` or drop --ray-address for a local runtime"
-            ) from None
+            raise _unreachable(self.address or "(local)", one_line(exc)) from None
         return True
 
     async def run(self, jobs: Sequence[JobSpec], context: BenchContext) -> list[PaperRecord]:
@@ -270,6 +274,24 @@ class RayExecutor:
             seed=spec.seed,
             error=error,
         )
+
+
+def _unreachable(address: str, why: str) -> InputError:
+    return InputError(
+        f"--ray-address {address}: cannot join that Ray cluster ({why}); "
+        "start it with `ray start --head` or drop --ray-address for a local runtime"
+    )
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds on an address nothing listens at: ``ray.init`` retries such an address for minutes."""
+    match = re.fullmatch(r"(?:ray://)?\[?([^\[\]/]+?)\]?:(\d+)", address.strip())
+    if match is None:  # "auto", or a form Ray itself knows better
+        return
+    try:
+        socket.create_connection((match.group(1), int(match.group(2))), timeout=5).close()
+    except OSError as exc:
+        raise _unreachable(address, exc.strerror or type(exc).__name__) from None
 
 
 def make_executor(name: str, address: str | None = None, *, task_cpus: float = 1.0, task_gpus: float = 0.0) -> Executor:
