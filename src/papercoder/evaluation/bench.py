@@ -20,7 +20,8 @@ Output (``OUT``): one run directory per paper and method at ``OUT/<group>/<paper
 results in its ``eval/<mode>.json`` and the judge's calls cached in ``eval/calls/``; then ``results.md``,
 ``results.csv`` (one row per method, group and mode), ``papers.csv`` (one row per paper and method) and
 ``results.json``. Re-running the same command resumes: finished runs and cached calls are reused. A paper that
-fails is recorded with its error and does not stop the others.
+fails is recorded with its error and does not stop the others. With ``seeds`` > 1 each generating method runs once
+per seed into ``.../<method>/seed-<i>/``. Where the jobs run (this process, or Ray tasks) is ``executors.py``'s.
 """
 
 from __future__ import annotations
