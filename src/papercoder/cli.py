@@ -399,10 +399,11 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def _register_commands() -> None:
-    from papercoder.commands import debug, doctor, evaluate, ingest, report
+    from papercoder.commands import debug, doctor, evaluate, ingest, refine, report
 
     ingest.register(app)
     debug.register(app)
+    refine.register(app)
     evaluate.register(app)
     report.register(app)
     doctor.register(app)
