@@ -239,3 +239,20 @@ def test_a_derived_rubric_invalid_twice_is_one_line_naming_the_step(tmp_path: Pa
     assert line.startswith("error: rubric step 'rubric/components' gave an invalid rubric twice")
     assert len(asked) == 2
     assert not (out / "rubric" / "rubric.json").exists()
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_run_with_refine_ends_with_the_refine_line(tmp_path: Path) -> None:
+    script = RefineScript(leaves={x.id: x for _, xs in GROUPS.values() for x in xs}, edits=dict(EDITS))
+    out, rubric = setup(tmp_path, script)
+    with FakeOpenAIServer(script) as server:
+        args = ["run", str(EXAMPLE_PAPER), "--out", str(out), "--model", "fake-model", "--base-url", server.base_url]
+        result = runner.invoke(
+            app, [*args, "--refine", "1", "--rubric", str(rubric), "--json"], env={"OPENAI_API_KEY": TEST_KEY}
+        )
+    assert result.exit_code == 0, result.output
+    refined = json.loads(result.output)["refine"]
+    assert refined["rounds"] == 1 and refined["label"] == "given rubric"
+    assert refined["scores"][1] > refined["scores"][0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["refine"]["status"] == "done" and manifest["stages"]["refine-grading"]["calls"] > 0
