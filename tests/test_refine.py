@@ -119,6 +119,8 @@ def test_two_of_three_fixed_then_a_regression_is_rolled_back(tmp_path: Path) -> 
     rows = {row["id"]: row["verdicts"] for row in summary["leaves"]}
     assert rows == {"temp": [0, 1, 1], "proto": [0, 1, 1], "hidden": [1, 1, 1], "loss": [0, 0, 0], "config": [1, 1, 1]}
     assert summary["label"] == "given rubric" and not summary["derived"]
+    html = (out / "report.html").read_text()  # the report shows the rounds and the leaf table
+    assert 'id="refine"' in html and "requirement temp" in html and 'href="#file-model-py"' in html
     # What the fixer saw for model.py: its failed requirements with the grader's reasons, the file, its neighbours.
     prompt = next(r for r in requests if r.headers["x-papercoder-step"] == "refine/round-01/model.py")
     text = prompt.last_user_content
@@ -209,6 +211,7 @@ def test_unusable_answers_end_the_loop_cleanly_on_a_derived_rubric(tmp_path: Pat
     assert outcome["stopped"] == "no leaf changed" and outcome["rounds"] == 1
     assert outcome["label"] == "self-derived rubric (not a PaperBench score)" and outcome["derived"]
     assert snapshot(out / "repo") == repo_before
+    assert "not PaperBench scores" in (out / "report.html").read_text()
     tree = json.loads((out / "rubric" / "rubric.json").read_text())
     # The duplicate hidden-width requirement is merged into the first (weights added), the tree keeps three leaves.
     first = tree["sub_tasks"][0]["sub_tasks"][0]

@@ -48,6 +48,7 @@ from papercoder.parsing.edits import EditParseError, parse_edits
 from papercoder.parsing.paths import safe_repo_path
 from papercoder.pipeline import rubric as rubric_stage
 from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.debugging import _refresh_report
 from papercoder.pipeline.fixes import MAX_FILE_CHARS
 from papercoder.pipeline.refine_context import cited_sections, failed_items, group_by_file, neighbours
 from papercoder.pipeline.rundir import repo_sha256
@@ -340,4 +341,5 @@ async def run(ctx: RunContext, options: RefineOptions, judge: ChatModel) -> Refi
         summary = {**result.record(), "rubric": str(chosen.path), "judge": loop.judge.name, "leaves": leaves}
         atomic_write_json(folder / "summary.json", summary)
         atomic_write_json(folder / "state.json", {"status": "done", "final": repo_sha256(ctx.run.repo)})
+    _refresh_report(ctx)
     return result
