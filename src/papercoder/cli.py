@@ -124,6 +124,12 @@ def run(
         ),
     ] = "interface",
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+    reasoning_model: Annotated[
+        bool,
+        typer.Option(
+            "--reasoning-model", help="Treat --model as a reasoning model: reasoning effort sent, no temperature."
+        ),
+    ] = False,
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
     ] = None,
@@ -209,6 +215,7 @@ def run(
                 grobid_url=grobid_url,
                 debug=debug,
                 sandbox=SandboxSpec(sandbox, image, gpus, network),
+                reasoning_model=reasoning_model,
             )
         )
 
@@ -241,6 +248,7 @@ class RunArgs:
     debug: bool = False
     sandbox: SandboxSpec = field(default_factory=SandboxSpec)
     max_files: int = 100
+    reasoning_model: bool = False
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -272,6 +280,7 @@ def _run(args: RunArgs) -> None:
         temperature=args.temperature,
         max_paper_tokens=args.max_paper_tokens,
         max_files=args.max_files,
+        reasoning_model=args.reasoning_model,
     )
 
     # Always a budget: with no limits it only keeps the running totals the progress display shows.

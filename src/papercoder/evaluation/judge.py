@@ -24,6 +24,7 @@ from papercoder.errors import InputError, ModelError
 from papercoder.evaluation.repofiles import format_files
 from papercoder.evaluation.templates import render
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, Usage
+from papercoder.llm.families import sampling_for
 from papercoder.llm.pricing import cost_usd
 from papercoder.parsing.json_extract import JSONExtractionError, extract_json
 from papercoder.run import now_iso
@@ -267,14 +268,16 @@ async def judge_repository(
         parts["gold repository"] = format_files(dict(gold))
     window = context_tokens or model.context_window
     prompt_tokens = check_context(model, messages, parts, window, max_tokens or ANSWER_RESERVE)
+    # A reasoning judge runs at high effort unless told otherwise, as the paper's o3-mini-high did.
+    sampling = sampling_for(model.name, reasoning_effort, temperature)
     base = CallSettings(
         step=f"eval/{mode}",
         max_tokens=max_tokens,
-        temperature=temperature,
-        reasoning_effort=reasoning_effort,
+        temperature=sampling.temperature,
+        reasoning_effort=sampling.reasoning_effort,
         json_schema=JUDGE_SCHEMA,
     )
-    notes: list[str] = []
+    notes: list[str] = list(sampling.notes)
     completions = await _draw(model, messages, base, n, concurrency, notes)
     texts = [t for c in completions for t in c.texts][:n]
     samples = [parse_sample(i, t) for i, t in enumerate(texts)]

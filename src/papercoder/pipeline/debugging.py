@@ -24,7 +24,7 @@ from papercoder.errors import InputError, PapercoderError
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
-from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent, with_family
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
 from papercoder.repo.sandbox import (
@@ -112,6 +112,7 @@ def open_run(
         options = PipelineOptions.model_validate(known)
     except ValueError:
         options = PipelineOptions()
+    options, _ = with_family(options, model.name)  # the debugging model's family, which may not be the run's
     return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
 
 
