@@ -26,6 +26,7 @@ from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent, with_family
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
+from papercoder.pipeline.grounding import grounded
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
 from papercoder.repo.sandbox import (
     SMOKE_ENV,
@@ -228,7 +229,8 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             ctx.progress("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
             files = snapshot(ctx.run.repo)
             wanted = involved(execution.output, ctx, files, command)
-            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
+            grounding, extra = grounded(ctx, wanted, tail(execution.output, 40))
+            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx) + extra)
             done = await fix_round(
                 ctx,
                 clock,
@@ -243,6 +245,7 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
                 feedback=feedback,
                 smoke_env=SMOKE_ENV,
                 offline=not backend.networked("run"),
+                grounding=grounding,
             )
             fixes += 1
             feedback = done.feedback
