@@ -1,7 +1,8 @@
 """Model-based judging of a generated repository: reference-free (paper only) and reference-based (paper + gold).
 
-The judge lists the key components the paper requires, critiques each with a severity (high/medium/low) and gives
-a 1–5 correctness score as JSON. ``n`` samples are drawn; unparseable or out-of-range samples are dropped and the
+The judge lists the key components the paper requires, critiques each (tied to a file and function) with a severity
+(high/medium/low, by the part of the paper it touches, as the Paper2Code protocol has it) and gives a 1–5
+correctness score as JSON. ``n`` samples are drawn; unparseable or out-of-range samples are dropped and the
 rest averaged. The reported ``std`` is the population standard deviation (ddof=0) of the valid samples' scores.
 
 Sampling: one call asks for all ``n`` samples with the provider's ``n`` parameter. When fewer texts come back (a
@@ -44,10 +45,12 @@ JUDGE_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "component": {"type": "string"},
+                    "file": {"type": "string"},
+                    "function": {"type": "string"},
                     "severity": {"type": "string", "enum": ["high", "medium", "low"]},
                     "comment": {"type": "string"},
                 },
-                "required": ["component", "severity", "comment"],
+                "required": ["component", "file", "function", "severity", "comment"],
             },
         },
         "score": {"type": "integer", "minimum": 1, "maximum": 5},
@@ -57,11 +60,22 @@ JUDGE_SCHEMA: dict[str, Any] = {
 
 
 class Critique(BaseModel):
-    """One critique of one component."""
+    """One critique of one component, tied to where it is (or should be) in the repository.
+
+    ``severity`` is by the part of the paper the critique touches, as in the Paper2Code protocol (high: the core
+    method; medium: the experimental pipeline; low: details), so mean scores compare with the paper's tables.
+    ``file``/``function`` are empty in samples from before they were asked for."""
 
     component: str
     severity: Severity
     comment: str
+    file: str = ""
+    function: str = ""
+
+    @field_validator("file", "function", mode="before")
+    @classmethod
+    def _place(cls, value: object) -> object:
+        return "" if value is None else value
 
     @field_validator("severity", mode="before")
     @classmethod
