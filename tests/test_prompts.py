@@ -7,6 +7,7 @@ holds from the design, what a repair call carries from the paper, and how the co
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,17 @@ import pytest
 from typer.testing import CliRunner
 
 from papercoder.cli import app
+from papercoder.evaluation.judge import JUDGE_SCHEMA, JudgeResult, judge_repository, parse_sample
 from papercoder.llm.families import family_of, sampling_for
+from papercoder.llm.openai_compat import OpenAICompatModel
 from papercoder.paper.model import Paper
 from papercoder.parsing.json_extract import extract_json
 from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign, json_schema, parse_planning_json
 from papercoder.repo.checks import static_checks
 from papercoder.repo.configgroups import group_settings
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
-from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest
+from tests.evaluation.helpers import judge_json
+from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply, ScriptedResponder
 from tests.scenario import ARCHITECTURE, CODE, LOGIC_TEXT, Paper2CodeScript, buggy_script
 
 runner = CliRunner()
@@ -206,3 +210,24 @@ def test_family_table_and_old_answers() -> None:
     # A compact run (small local model) neither asks for them nor puts them in its JSON schema.
     assert "interfaces" not in json_schema(ArchitectureDesign, omit=ArchitectureDesign.COMPACT_OMIT)["properties"]
     assert "$defs" not in json_schema(ArchitectureDesign, omit=ArchitectureDesign.COMPACT_OMIT)
+
+
+def test_a_reasoning_judge_runs_at_high_effort_ties_critiques_to_files_and_ends_with_the_format() -> None:
+    critique = {"component": "encoder", "file": "model.py", "function": "PrototypeNet.embed", "severity": "high"}
+    answer = json.dumps({"components": ["encoder"], "critiques": [{**critique, "comment": "absent"}], "score": 2})
+    with FakeOpenAIServer(ScriptedResponder([Reply(content=answer)])) as server:
+
+        async def judge() -> JudgeResult:
+            model = OpenAICompatModel("o3-mini", base_url=server.base_url, api_key="sk-test", max_retries=0)
+            try:
+                return await judge_repository(model, "# A paper\n\nText.", {"model.py": "x = 1\n"}, n=1)
+            finally:
+                await model.aclose()
+
+        result = asyncio.run(judge())
+    (request,) = server.chat_requests
+    assert request.body["reasoning_effort"] == "high" and "temperature" not in request.body
+    prompt = last_user(request)
+    assert prompt.rindex('"function"') > prompt.index("x = 1")  # the answer's shape is restated after the repo
+    assert result.critiques[0].file == "model.py" and result.critiques[0].function == "PrototypeNet.embed"
+    assert '"file"' in json.dumps(JUDGE_SCHEMA) and parse_sample(0, judge_json(3)).valid  # old answers still parse
