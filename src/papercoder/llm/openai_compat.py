@@ -99,7 +99,15 @@ def _usage(raw: Any) -> Usage:
         completion_tokens=raw.completion_tokens or 0,
         cached_tokens=(details.cached_tokens or 0) if details else 0,
         reasoning_tokens=(cdetails.reasoning_tokens or 0) if cdetails else 0,
+        reported_cost_usd=_reported_cost(raw),
     )
+
+
+def _reported_cost(raw: Any) -> float | None:
+    """The provider's own charge for the call, where its usage carries one (OpenRouter: ``usage.cost``, USD)."""
+    extra = getattr(raw, "model_extra", None) or {}
+    value = extra.get("cost", getattr(raw, "cost", None))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
 
 
 # Printable ASCII but '%' stays as it is in the step header; the rest is percent-encoded (UTF-8).

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from papercoder.errors import InputError, PapercoderError
+from papercoder.fsutil import disk_errors
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
@@ -138,7 +139,8 @@ def involved(output: str, ctx: RunContext, files: dict[str, str], command: str) 
 
 def _write(folder: Path, name: str, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text, encoding="utf-8")
+    with disk_errors(folder / name):
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def _result(execution: Execution, n: int, backend: Backend) -> dict[str, Any]:

@@ -168,7 +168,10 @@ async def _run_locked(
     for note in notes:  # a setting the model's family does not take (``papercoder.llm.families``)
         ctx.warn(note)
     if budget is not None and budget.max_cost_usd is not None and price_for(choice.name) is None:
-        ctx.warn(f"no price known for {choice.name}: --max-cost cannot be enforced; use --max-tokens")
+        ctx.warn(
+            f"no price known for {choice.name}: --max-cost counts only the costs the provider reports; pass "
+            "--price-input/--price-output (USD per 1M tokens) or use --max-tokens"
+        )
     ctx.save()
     try:
         _ingest(ctx, paper_path, read)

@@ -366,6 +366,8 @@ def _scan(repo: Path) -> tuple[list[Finding], dict[str, tuple[str, int]]]:
             findings.append(Finding("syntax", rel, exc.lineno, f"SyntaxError: {exc.msg}"))
         except ValueError as exc:  # a NUL byte, for one
             findings.append(Finding("syntax", rel, None, f"does not parse: {exc}"))
+        except (RecursionError, MemoryError):  # absurdly nested expressions: Python's own parser gives up too
+            findings.append(Finding("syntax", rel, None, "does not parse: nested too deeply"))
     index = ModuleIndex(trees)
     third_party: dict[str, tuple[str, int]] = {}
     for rel, tree in trees.items():
