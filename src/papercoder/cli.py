@@ -126,6 +126,12 @@ def run(
         ),
     ] = "interface",
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+    reasoning_model: Annotated[
+        bool,
+        typer.Option(
+            "--reasoning-model", help="Treat --model as a reasoning model: reasoning effort sent, no temperature."
+        ),
+    ] = False,
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
     ] = None,
@@ -220,6 +226,7 @@ def run(
                 refine=refine,
                 rubric=rubric,
                 judge_model=judge_model,
+                reasoning_model=reasoning_model,
             )
         )
 
@@ -255,6 +262,7 @@ class RunArgs:
     refine: int = 0
     rubric: Path | None = None
     judge_model: str | None = None
+    reasoning_model: bool = False
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -288,6 +296,7 @@ def _run(args: RunArgs) -> None:
         temperature=args.temperature,
         max_paper_tokens=args.max_paper_tokens,
         max_files=args.max_files,
+        reasoning_model=args.reasoning_model,
     )
 
     # Always a budget: with no limits it only keeps the running totals the progress display shows.

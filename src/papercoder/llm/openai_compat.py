@@ -28,6 +28,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from papercoder.errors import ModelError
 from papercoder.llm.base import CallSettings, Completion, Message, Usage
+from papercoder.llm.families import takes_system_role
 from papercoder.llm.urls import UrlCredentials, client_settings, redact, split_base_url
 from papercoder.paper.tokens import count_tokens
 
@@ -158,7 +159,9 @@ class OpenAICompatModel:
         self._api_key = api_key
         self._context_window = context_window
         self._structured = structured_output
-        self._fold_system = False
+        # Known up front from the family table for models that reject the system role or are advised against it
+        # (DeepSeek-R1); learnt from a 400 for any other.
+        self._fold_system = not (takes_system_role(model) and takes_system_role(self._name))
         self._bad_body_attempts = bad_body_attempts
         self._stream = stream
         self._stream_usage = True

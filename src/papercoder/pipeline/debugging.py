@@ -25,8 +25,9 @@ from papercoder.fsutil import disk_errors
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
-from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent, with_family
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
+from papercoder.pipeline.grounding import grounded
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
 from papercoder.repo.sandbox import (
     SMOKE_ENV,
@@ -113,6 +114,7 @@ def open_run(
         options = PipelineOptions.model_validate(known)
     except ValueError:
         options = PipelineOptions()
+    options, _ = with_family(options, model.name)  # the debugging model's family, which may not be the run's
     return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
 
 
@@ -229,7 +231,8 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             ctx.progress("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
             files = snapshot(ctx.run.repo)
             wanted = involved(execution.output, ctx, files, command)
-            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
+            grounding, extra = grounded(ctx, wanted, tail(execution.output, 40))
+            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx) + extra)
             done = await fix_round(
                 ctx,
                 clock,
@@ -244,6 +247,7 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
                 feedback=feedback,
                 smoke_env=SMOKE_ENV,
                 offline=not backend.networked("run"),
+                grounding=grounding,
             )
             fixes += 1
             feedback = done.feedback
