@@ -18,7 +18,7 @@ from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply
 
 
 class SeedScript(BenchScript):
-    """Judges a seed's repository by its seed: seed 0 scores 2, seed 1 scores 4 (the answers differ per seed)."""
+    """Judges a seed's repository by its seed: seed 1 scores 2, seed 2 scores 4 (the answers differ per seed)."""
 
     def __call__(self, request: RecordedRequest) -> Reply | list[Reply]:  # type: ignore[override]
         step = request.headers.get("x-papercoder-step", "")
@@ -26,8 +26,8 @@ class SeedScript(BenchScript):
             seed = request.body.get("seed")
             return Reply(content=f"### File: main.py\n```python\nclass PaperBaseline:\n    seed = {seed}\n```\n")
         if step == "eval/ref-free":
-            seed = 0 if "seed = 0" in request.last_user_content else 1
-            return [Reply(content=judge_json(2 + 2 * seed)) for _ in range(2)]
+            seed = 1 if "seed = 1" in request.last_user_content else 2
+            return [Reply(content=judge_json(2 * seed)) for _ in range(2)]
         return super().__call__(request)
 
 
@@ -45,15 +45,15 @@ def test_seeds_run_dirs_calls_and_table(tmp_path: Path) -> None:
         srv.raise_errors()
         sent = sorted((r.headers["x-papercoder-step"], r.body.get("seed")) for r in srv.chat_requests)
     # The generating calls carry their seed; the judge's do not (its prompts differ because the repositories do).
-    assert sent == [("baseline/paper", 0), ("baseline/paper", 1), ("eval/ref-free", None), ("eval/ref-free", None)]
-    for seed in (0, 1):
+    assert sent == [("baseline/paper", 1), ("baseline/paper", 2), ("eval/ref-free", None), ("eval/ref-free", None)]
+    for seed in (1, 2):
         main = out / "data" / "alpha" / "paper" / f"seed-{seed}" / "repo" / "main.py"
         assert f"seed = {seed}" in main.read_text()
     row = next(csv.DictReader((out / "results.csv").open()))
     assert (row["mean"], row["std"], row["papers"]) == ("3.0", "1.0", "2")  # seeds 2 and 4: two samples
     papers = list(csv.DictReader((out / "papers.csv").open()))
-    assert [(p["seed"], p["mean"]) for p in papers] == [("0", "2.0"), ("1", "4.0")]
-    assert "| data | alpha (seed 1) | paper |" in (out / "results.md").read_text()
+    assert [(p["seed"], p["mean"]) for p in papers] == [("1", "2.0"), ("2", "4.0")]
+    assert "| data | alpha (seed 2) | paper |" in (out / "results.md").read_text()
 
     with FakeOpenAIServer(SeedScript()) as srv:  # resumed: both seeds come from their run dirs
         again = runner.invoke(make_app(), [*args, "--base-url", srv.base_url], env={"OPENAI_API_KEY": TEST_KEY})

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder.commands import paperbench as pb
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from papercoder.evaluation.stats import repo_stats
@@ -309,9 +310,6 @@ def bench_command(
         ),
     ] = None,
     n: Annotated[int, typer.Option("-n", min=1, help="Judge samples per repository.")] = 8,
-    seeds: Annotated[
-        int, typer.Option("--seeds", min=1, help="Runs per paper and generating method, seed i in <method>/seed-<i>/.")
-    ] = 1,
     executor: Annotated[
         str, typer.Option("--executor", help="local (this process) or ray (Ray tasks; pip install 'papercoder[ray]').")
     ] = "local",
@@ -340,11 +338,26 @@ def bench_command(
     ] = None,
     context_tokens: ContextOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
+    paperbench: pb.PaperBenchOpt = False,
+    papers: pb.PapersOpt = None,
+    seeds: pb.SeedsOpt = 1,
+    refine_rounds: pb.RoundsOpt = 1,
+    estimate: pb.EstimateOpt = False,
+    as_json: pb.BenchJsonOpt = False,
+    max_cost: pb.MaxCostOpt = None,
+    max_tokens: pb.MaxTokensOpt = None,
 ) -> None:
     """Run methods on every paper of DATASET_DIR, judge them, and write a Table-1-style summary (Markdown, CSV).
 
-    Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based
+    Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based.
+    With --paperbench, DATASET_DIR is PaperBench's data: papercoder bench paperbench/data --paperbench --methods
+    papercoder,papercoder+refine --seeds 3 --judge-model openai/o3-mini --judge-reasoning-effort high
     """
+    if paperbench:  # PaperBench's layout and Code-Dev grading (``commands/paperbench.py``)
+        with _guard():
+            if executor != "local" or ray_address or debug:
+                raise InputError("--executor ray, --ray-address and --debug are not for --paperbench yet; drop them")
+            return pb.paperbench_command(pb.PaperBenchArgs.of(locals()))
     from papercoder.evaluation.bench import BenchConfig, parse_methods, parse_modes, run_bench
     from papercoder.evaluation.bench_report import write_results
     from papercoder.evaluation.executors import make_executor

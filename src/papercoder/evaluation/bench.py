@@ -21,7 +21,8 @@ results in its ``eval/<mode>.json`` and the judge's calls cached in ``eval/calls
 ``results.csv`` (one row per method, group and mode), ``papers.csv`` (one row per paper and method) and
 ``results.json``. Re-running the same command resumes: finished runs and cached calls are reused. A paper that
 fails is recorded with its error and does not stop the others. With ``seeds`` > 1 each generating method runs once
-per seed into ``.../<method>/seed-<i>/``. Where the jobs run (this process, or Ray tasks) is ``executors.py``'s.
+per seed into ``.../<method>/seed-<k>/`` (k from 1). Where the jobs run (this process, or Ray tasks) is
+``executors.py``'s.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class BenchConfig:
     context_tokens: int | None = None
     judge_reasoning_effort: str | None = None
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
-    seeds: int = 1  # more than one: each generating method runs once per seed, into <method>/seed-<i>/
+    seeds: int = 1  # more than one: each generating method runs once per seed, into <method>/seed-<k>/, k from 1
     debug: DebugOptions | None = None  # set: run and fix each generated repository before judging it
 
 
@@ -231,7 +232,8 @@ async def run_bench(
 
     entries = discover(dataset)
     out.mkdir(parents=True, exist_ok=True)
-    seeds: list[int | None] = list(range(config.seeds)) if config.seeds > 1 else [None]
+    # Seeds count from 1, as in ``bench --paperbench``; a single run keeps the unseeded layout of earlier benches.
+    seeds: list[int | None] = list(range(1, config.seeds + 1)) if config.seeds > 1 else [None]
     jobs = [JobSpec(e, m, s) for e in entries for m in config.methods for s in (seeds if m != "oracle" else [None])]
     context = BenchContext(out, config, choice, judge_choice or choice, model, judge, progress)
     return await (executor or LocalExecutor()).run(jobs, context)

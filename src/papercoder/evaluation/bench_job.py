@@ -20,7 +20,7 @@ from papercoder.run import RunDir
 
 
 def run_dir_of(out: Path, entry: PaperEntry, method: str, seed: int | None) -> Path:
-    """Where one job's run directory is: ``OUT/<group>/<paper>/<method>/`` (``.../seed-<i>/`` with seeds)."""
+    """Where one job's run directory is: ``OUT/<group>/<paper>/<method>/`` (``.../seed-<k>/`` with seeds)."""
     folder = out / entry.group / entry.name / method
     return folder if seed is None else folder / f"seed-{seed}"
 
