@@ -15,6 +15,7 @@ from papercoder._engine import Finished, run_method
 from papercoder._events import EventHandler, ignore
 from papercoder._methods import METHODS, estimate_method, method_named
 from papercoder.errors import InputError
+from papercoder.evaluation.rubric import JudgeSettings
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel, Usage
 from papercoder.llm.budget import Budget
@@ -22,6 +23,7 @@ from papercoder.llm.registry import ModelChoice
 from papercoder.pipeline.context import LOCAL_LIMITS, LOCAL_PAPER_TOKENS
 from papercoder.pipeline.debugging import DebugOptions
 from papercoder.pipeline.estimate import TYPICAL_FILES, EstimateInput, StageEstimate, is_reasoning_model
+from papercoder.pipeline.refine import RefineOptions
 from papercoder.repo.sandbox import SandboxSpec
 from papercoder.run import ModelInfo
 from papercoder.settings import IngestOptions, RunSettings
@@ -41,6 +43,7 @@ class RunOptions(BaseModel):
     dep_context: Literal["interface", "full"] = "interface"
     reasoning_effort: str | None = None
     temperature: float | None = None
+    reasoning_model: bool = False
     max_paper_tokens: int | None = Field(None, ge=100)
     max_files: int = Field(100, ge=1)
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
@@ -55,6 +58,9 @@ class RunOptions(BaseModel):
     image: str | None = None
     gpus: bool = False
     network: str = "install"
+    refine: int = Field(0, ge=0)
+    rubric: Path | None = None
+    judge_model: str | None = None
 
     def settings(self) -> RunSettings:
         return RunSettings(
@@ -64,6 +70,7 @@ class RunOptions(BaseModel):
             dep_context=self.dep_context,
             reasoning_effort=self.reasoning_effort.lower() if self.reasoning_effort else None,
             temperature=self.temperature,
+            reasoning_model=self.reasoning_model,
             max_paper_tokens=self.max_paper_tokens,
             max_files=self.max_files,
             ingest=IngestOptions(
@@ -100,6 +107,7 @@ class RunResult(BaseModel):
     warnings: list[str]
     problems: list[str]
     debug: dict[str, Any] | None = None
+    refine: dict[str, Any] | None = None
 
 
 def result_of(finished: Finished) -> RunResult:
@@ -118,7 +126,16 @@ def result_of(finished: Finished) -> RunResult:
         warnings=list(m.warnings),
         problems=list(m.problems),
         debug=finished.debugged.record() if finished.debugged else None,
+        refine=finished.refined.record() if finished.refined else None,
     )
+
+
+def refine_options(rounds: int, rubric: Path | None, effort: str | None, concurrency: int = 4) -> RefineOptions:
+    """The options of ``rounds`` refine rounds; a missing rubric file is refused before any call."""
+    if rubric is not None and not rubric.is_file():
+        raise InputError(f"rubric not found: {rubric}")
+    judging = JudgeSettings(concurrency=concurrency, reasoning_effort=effort.strip().lower() if effort else None)
+    return RefineOptions(rounds=rounds, rubric=rubric, judging=judging)
 
 
 def get_model(
@@ -185,7 +202,8 @@ async def run_async(
         **options: those of ``papercoder run``, snake_case: ``method``, ``concurrency``, ``coding_order``,
             ``dep_context``, ``reasoning_effort``, ``temperature``, ``max_paper_tokens``, ``max_files``,
             ``pdf_engine``, ``keep_references``, ``grobid_url``, ``fresh``, ``max_cost``, ``max_tokens``,
-            ``timeout``, ``debug`` (with ``sandbox``, ``image``, ``gpus``, ``network``).
+            ``timeout``, ``reasoning_model``, ``debug`` (with ``sandbox``, ``image``, ``gpus``, ``network``),
+            ``refine`` (rounds, with ``rubric`` and ``judge_model``).
 
     Returns:
         The run's ``RunResult``; ``status`` is ``done`` or ``done-with-problems``.
@@ -202,6 +220,10 @@ async def run_async(
         debug = DebugOptions(sandbox=SandboxSpec(chosen.sandbox, chosen.image, chosen.gpus, chosen.network))
     # Always a budget: with no limits it only keeps the running totals.
     budget = Budget(info.name, max_cost_usd=chosen.max_cost, max_tokens=chosen.max_tokens)
+    refining = refine_options(chosen.refine, chosen.rubric, None) if chosen.refine else None
+    judge = obj
+    if refining is not None and chosen.judge_model is not None:
+        judge = get_model(chosen.judge_model, base_url=base_url, api_key_env=api_key_env, timeout=chosen.timeout)
     try:
         finished = await run_method(
             Path(paper),
@@ -214,10 +236,13 @@ async def run_async(
             on_event=on_event,
             notes=notes,
             debug=debug,
+            refine=(refining, judge) if refining is not None else None,
         )
     finally:
         if owned:
             await obj.aclose()
+        if judge is not obj:
+            await judge.aclose()
     return result_of(finished)
 
 

@@ -21,9 +21,11 @@ from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.pricing import price_for
 from papercoder.pipeline import debugging, outcome
-from papercoder.pipeline.context import RunContext, local_options
+from papercoder.pipeline.context import RunContext, local_options, with_family
 from papercoder.pipeline.debugging import DebugOptions, DebugResult
 from papercoder.pipeline.ingest import ReadPaper, read_paper
+from papercoder.pipeline.refine import RefineOptions, RefineResult
+from papercoder.pipeline.refine import run as refine_run
 from papercoder.pipeline.rundir import check_out, edited_files, prepare, refusal
 from papercoder.repo.sandbox import choose_backend
 from papercoder.run import Manifest, ModelInfo, RunDir, StageRecord, now_iso
@@ -39,6 +41,7 @@ class Finished:
 
     ctx: RunContext
     debugged: DebugResult | None = None
+    refined: RefineResult | None = None
 
 
 def _manifest(
@@ -85,9 +88,11 @@ async def run_method(
     on_event: EventHandler = ignore,
     notes: tuple[str, ...] = (),
     debug: DebugOptions | None = None,
+    refine: tuple[RefineOptions, ChatModel] | None = None,
 ) -> Finished:
-    """Run ``settings.method`` for ``paper_path`` into ``out``; with ``debug``, then the debug loop under the same
-    lock. ``notes`` are warnings to record (e.g. that the demo model was chosen).
+    """Run ``settings.method`` for ``paper_path`` into ``out``; then, under the same lock, with ``refine`` (its
+    options and the grader) the refine loop, and with ``debug`` the debug loop. ``notes`` are warnings to record
+    (e.g. that the demo model was chosen).
 
     Re-running on the same directory resumes: finished stages are loaded from disk and every call already made is
     served from ``calls/``; an edited paper (its ingested text changed) redoes every stage, unchanged calls still
@@ -97,6 +102,9 @@ async def run_method(
     method = method_named(settings.method)
     if info.provider == "local":
         settings = local_options(settings)
+    # The sampling settings the model's family takes (``papercoder.llm.families``), applied before any call.
+    settings, family_notes = with_family(settings, info.name.removeprefix("openai/"))
+    notes = (*notes, *family_notes)
     if not paper_path.exists():
         raise InputError(f"paper not found: {paper_path}; check the path")
     check_out(out)
@@ -105,11 +113,12 @@ async def run_method(
     # In memory, in a thread (a PDF takes seconds; bench runs papers side by side): a bad paper touches nothing.
     read = await asyncio.to_thread(read_paper, paper_path, settings.ingest, model, settings.max_paper_tokens)
     command = "run" if method.name == "papercoder" else f"run --method {method.name}"
-    with hold(out, command + (" --debug" if debug else "")):
+    with hold(out, command + (" --debug" if debug else "") + (" --refine" if refine else "")):
         run = RunDir(out)
         ctx = await _run_locked(run, method, model, info, settings, fresh, budget, on_event, notes, read)
+        refined = await refine_run(ctx, *refine) if refine is not None else None
         debugged = await debugging.run(ctx, debug) if debug is not None else None
-    return Finished(ctx, debugged)
+    return Finished(ctx, debugged, refined)
 
 
 async def _run_locked(
@@ -140,7 +149,10 @@ async def _run_locked(
     for note in notes:
         ctx.warn(note)
     if budget is not None and budget.max_cost_usd is not None and price_for(info.name) is None:
-        ctx.warn(f"no price known for {info.name}: --max-cost cannot be enforced; use --max-tokens")
+        ctx.warn(
+            f"no price known for {info.name}: --max-cost counts only the costs the provider reports; pass "
+            "--price-input/--price-output (USD per 1M tokens) or use --max-tokens"
+        )
     ctx.save()
     work = Work(read=read, edited=edited)
     try:

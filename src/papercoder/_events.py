@@ -128,6 +128,19 @@ class EventLog:
             return  # a log that cannot be written must not fail the run; the manifest holds the record
 
 
+def as_lines(show: Callable[[str, str], None]) -> EventHandler:
+    """A handler showing a run's notes and warnings as ``show(stage, text)`` lines (``stage`` is ``warning`` for a
+    warning): for a caller that prints lines of several runs at once, as bench does."""
+
+    def handle(event: Event) -> None:
+        if isinstance(event, RunWarning):
+            show("warning", event.message)
+        elif isinstance(event, Note):
+            show(event.stage, event.message)
+
+    return handle
+
+
 def fan_out(*handlers: EventHandler) -> EventHandler:
     """One handler calling each of ``handlers`` in turn."""
 

@@ -29,8 +29,12 @@ class PipelineOptions(BaseModel):
     """Options that shape a run (all of them recorded in the manifest)."""
 
     concurrency: int = 4
+    # After ``with_family``: what every call sends (a reasoning model's default effort filled in, a temperature its
+    # family rejects dropped), so the manifest records what was sent.
     reasoning_effort: str | None = None
     temperature: float | None = None
+    reasoning_model: bool = False  # --reasoning-model: treat a model the family table does not know as reasoning
+    model_family: str | None = None  # the row of ``papercoder.llm.families`` the model matched
     # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
     # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``).
     coding_order: Literal["sequential", "dag"] = "sequential"

@@ -3,10 +3,11 @@ so typer checks them and lists them in ``--help``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.markup import escape
 
 from papercoder._methods import METHODS
 from papercoder.errors import PapercoderError
+from papercoder.llm.base import ChatModel
 from papercoder.llm.urls import redact
 
 err = Console(stderr=True, highlight=False)
@@ -46,6 +48,22 @@ def errors_to_exit() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/] the run dir keeps what was done; run the same command to resume")
         raise typer.Exit(130) from None
+
+
+T = TypeVar("T")
+
+
+def run_closing(models: list[ChatModel], work: Callable[[], Awaitable[T]]) -> T:
+    """``work()`` in one event loop, the ``models`` closed inside it."""
+
+    async def main() -> T:
+        try:
+            return await work()
+        finally:
+            for m in models:
+                await m.aclose()
+
+    return asyncio.run(main())
 
 
 def warn(message: str) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder._cli import paperbench as pb
 from papercoder._cli._common import (
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -22,9 +21,9 @@ from papercoder._cli._common import (
     KeyEnvOpt,
     ModelOpt,
     errors_to_exit,
+    run_closing,
     warn,
 )
-from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from papercoder.evaluation.stats import repo_stats
@@ -34,7 +33,6 @@ from papercoder.llm.base import ChatModel
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.rundir_lock import hold
 
-T = TypeVar("T")
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
@@ -51,17 +49,6 @@ def _judge(model: str | None, base_url: str | None, api_key_env: str | None, qui
     if choice.demo_warning and not quiet:
         warn(choice.demo_warning)
     return registry.build(choice)
-
-
-def _run(models: list[ChatModel], work: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        try:
-            return await work()
-        finally:
-            for m in models:
-                await m.aclose()
-
-    return asyncio.run(main())
 
 
 def _paper_text(option: Path | None, default: Path | None) -> str:
@@ -138,7 +125,7 @@ def eval_command(
         result_path = out_path or found.eval_dir / f"{chosen}.json"
         judge = _judge(judge_model, base_url, api_key_env, as_json)
         cached = CachedModel(judge, CallCache(result_path.parent / "calls"))
-        result = _run(
+        result = run_closing(
             [judge],
             lambda: judge_repository(
                 cached,
@@ -234,7 +221,7 @@ def grade_command(
         result_path = out_path or found.eval_dir / f"rubric{suffix}.json"
         judge = _judge(judge_model, base_url, api_key_env, as_json)
         cached = CachedModel(judge, CallCache(result_path.parent / "calls"))
-        result = _run(
+        result = run_closing(
             [judge],
             lambda: grade_repository(
                 cached,
@@ -290,9 +277,31 @@ def bench_command(
     ] = "ref-free",
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Papers processed at once.")] = 2,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: <DATASET_DIR>_bench beside it).")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default: <DATASET_DIR>_bench beside it). With --executor ray on a cluster it must be "
+            "storage every node sees at the same path (a shared filesystem): the workers write the run dirs there.",
+        ),
     ] = None,
     n: Annotated[int, typer.Option("-n", min=1, help="Judge samples per repository.")] = 8,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (this process) or ray (Ray tasks; pip install 'papercoder[ray]').")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Join this Ray cluster (e.g. HEAD:6379); default: a local Ray runtime."),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Run and fix each generated repository (as `papercoder debug`) first.")
+    ] = False,
+    task_cpus: Annotated[
+        float, typer.Option("--task-cpus", min=0, help="With --executor ray --debug: CPUs a debug task asks for.")
+    ] = 1.0,
+    task_gpus: Annotated[
+        float, typer.Option("--task-gpus", min=0, help="With --executor ray --debug: GPUs a debug task asks for.")
+    ] = 0.0,
     model: ModelOpt = None,
     judge_model: JudgeModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -305,15 +314,32 @@ def bench_command(
     ] = None,
     context_tokens: ContextOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
+    paperbench: pb.PaperBenchOpt = False,
+    papers: pb.PapersOpt = None,
+    seeds: pb.SeedsOpt = 1,
+    refine_rounds: pb.RoundsOpt = 1,
+    estimate: pb.EstimateOpt = False,
+    as_json: pb.BenchJsonOpt = False,
+    max_cost: pb.MaxCostOpt = None,
+    max_tokens: pb.MaxTokensOpt = None,
 ) -> None:
     """Run methods on every paper of DATASET_DIR, judge them, and write a Table-1-style summary (Markdown, CSV).
 
-    Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based
+    Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based.
+    With --paperbench, DATASET_DIR is PaperBench's data: papercoder bench paperbench/data --paperbench --methods
+    papercoder,papercoder+refine --seeds 3 --judge-model openai/o3-mini --judge-reasoning-effort high
     """
-    from papercoder._api import model_of
+    if paperbench:  # PaperBench's layout and Code-Dev grading (``_cli/paperbench.py``)
+        with errors_to_exit():
+            if executor != "local" or ray_address or debug:
+                raise InputError("--executor ray, --ray-address and --debug are not for --paperbench yet; drop them")
+            return pb.paperbench_command(pb.PaperBenchArgs.of(locals()))
     from papercoder.evaluation.bench import BenchConfig, parse_methods, parse_modes, run_bench
     from papercoder.evaluation.bench_report import write_results
-    from papercoder.settings import RunSettings
+    from papercoder.evaluation.executors import make_executor
+    from papercoder.pipeline.debugging import DebugOptions
+    from papercoder.repo.sandbox import SandboxSpec
+    from papercoder.settings import PipelineOptions
 
     with errors_to_exit():
         config = BenchConfig(
@@ -323,18 +349,37 @@ def bench_command(
             concurrency=concurrency,
             context_tokens=context_tokens,
             judge_reasoning_effort=_effort(judge_reasoning_effort),
-            settings=RunSettings(reasoning_effort=_effort(reasoning_effort)),
+            pipeline=PipelineOptions(reasoning_effort=_effort(reasoning_effort)),
+            seeds=seeds,
+            debug=DebugOptions(sandbox=SandboxSpec(gpus=task_gpus > 0)) if debug else None,
         )
+        runner = make_executor(executor, ray_address, task_cpus=task_cpus, task_gpus=task_gpus)
         target = out_dir or dataset.parent / f"{dataset.name}_bench"
-        generator, info, notes, _ = model_of(model, base_url, api_key_env)
-        same = (judge_model or model) == model
-        judge, _, judge_notes, _ = (generator, info, (), True) if same else model_of(judge_model, base_url, api_key_env)
-        for warning in dict.fromkeys((*notes, *judge_notes)):
+        choice = registry.resolve(model, base_url, api_key_env)
+        judge_choice = registry.resolve(judge_model or model, base_url, api_key_env)
+        for warning in {c.demo_warning for c in (choice, judge_choice) if c.demo_warning}:
             warn(warning)
-        view = ProgressView(err, enabled=not quiet)
-        records = _run(
+        generator = registry.build(choice)
+        judge = generator if judge_choice == choice else registry.build(judge_choice)
+
+        def progress(stage: str, message: str) -> None:
+            if not quiet:
+                text = escape(message)
+                err.print(f"[yellow]warning:[/] {text}" if stage == "warning" else f"[bold cyan]{stage:>7}[/] {text}")
+
+        records = run_closing(
             list({id(m): m for m in (generator, judge)}.values()),
-            lambda: run_bench(dataset, target, config, model=generator, info=info, judge=judge, on_event=view),
+            lambda: run_bench(
+                dataset,
+                target,
+                config,
+                choice=choice,
+                model=generator,
+                judge=judge,
+                progress=progress,
+                executor=runner,
+                judge_choice=judge_choice,
+            ),
         )
         paths = write_results(target, records, config.methods, config.modes, judge.name, n)
         out.print((target / "results.md").read_text(encoding="utf-8").split("\n## ")[0].rstrip(), markup=False)

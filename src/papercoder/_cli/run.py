@@ -37,6 +37,7 @@ from papercoder._cli._common import (
 from papercoder._cli.debug import finish
 from papercoder._cli.estimate import estimate_command
 from papercoder._cli.progress import ProgressView, problem_count, summary_table, usd
+from papercoder._cli.refine import JudgeOpt, RubricOpt, closing_line
 from papercoder.errors import EXIT_PROBLEMS
 from papercoder.pipeline.debugging import DebugResult
 from papercoder.run import RunDir
@@ -71,6 +72,12 @@ def run(
         ),
     ] = DepContext.interface,
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+    reasoning_model: Annotated[
+        bool,
+        typer.Option(
+            "--reasoning-model", help="Treat --model as a reasoning model: reasoning effort sent, no temperature."
+        ),
+    ] = False,
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
     ] = None,
@@ -116,6 +123,12 @@ def run(
     image: ImageOpt = None,
     gpus: GpusOpt = False,
     network: NetworkOpt = Network.install,
+    refine: Annotated[
+        int,
+        typer.Option("--refine", min=0, help="Then N rounds of `papercoder refine`: grade, fix."),
+    ] = 0,
+    rubric: RubricOpt = None,
+    judge_model: JudgeOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -165,6 +178,10 @@ def run(
             image=image,
             gpus=gpus,
             network=network.value,
+            refine=refine,
+            rubric=rubric,
+            judge_model=judge_model,
+            reasoning_model=reasoning_model,
         )
 
 
@@ -198,6 +215,8 @@ def _run(paper: Path, out_dir: Path | None, quiet: bool, as_json: bool, **option
             out.print(
                 f"[yellow]{problem_count(result.problems)} left after the repair round[/]: see {where}", soft_wrap=True
             )
+    if result.refine is not None and not as_json:
+        out.print(closing_line(result.refine), soft_wrap=True)
     if result.debug is not None:
         finish_debug(result.debug, out, quiet=as_json)
     if result.problems:

@@ -39,10 +39,12 @@ class CallSettings(BaseModel):
     reasoning_effort: str | None = None
     json_schema: dict[str, Any] | None = None
     schema_name: str = "answer"
+    seed: int | None = None  # ``bench --seeds``: one sampling seed per repetition
 
     def cache_fields(self) -> dict[str, Any]:
         """The fields that change the model's output, for the cache key."""
-        return self.model_dump(exclude={"step"})
+        # An unset seed is left out so that the keys of calls cached before seeds existed stay valid.
+        return self.model_dump(exclude={"step"} if self.seed is not None else {"step", "seed"})
 
 
 class Usage(BaseModel):
@@ -52,13 +54,17 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    # What the provider itself billed for the call, when its usage says so (OpenRouter's ``usage.cost``).
+    reported_cost_usd: float | None = None
 
     def __add__(self, other: Usage) -> Usage:
+        costs = [c for c in (self.reported_cost_usd, other.reported_cost_usd) if c is not None]
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            reported_cost_usd=sum(costs) if costs else None,
         )
 
 
@@ -138,3 +144,14 @@ class ModelWrapper:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class SeededModel(ModelWrapper):
+    """Sends every call with ``seed`` (``bench --seeds``): each repetition samples, and is cached, on its own."""
+
+    def __init__(self, inner: ChatModel, seed: int) -> None:
+        super().__init__(inner)
+        self.seed = seed
+
+    async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
+        return await self.inner.complete(messages, settings.model_copy(update={"seed": self.seed}))

@@ -10,6 +10,7 @@ from typing import TypeVar
 from papercoder._events import Event, EventHandler, Note, RunWarning, StageFinished, StageProgress, StageStarted, ignore
 from papercoder.errors import StorageError
 from papercoder.llm.cache import CachedModel
+from papercoder.llm.families import family_of, sampling_for
 from papercoder.run import Manifest, RunDir, StageClock, StageRecord
 from papercoder.settings import AnswerLimits, PipelineOptions
 
@@ -32,6 +33,21 @@ def local_options(options: Opts) -> Opts:
             "concurrency": 1,
         }
     )
+
+
+def with_family(options: Opts, model: str) -> tuple[Opts, tuple[str, ...]]:
+    """``options`` with the sampling settings ``model``'s family takes (``papercoder.llm.families``), and notes on
+    what was changed. Applied once when a run starts (and when ``debug`` reopens one), before any call."""
+    sampling = sampling_for(
+        model, options.reasoning_effort, options.temperature, marked_reasoning=options.reasoning_model
+    )
+    family = family_of(model, marked_reasoning=options.reasoning_model).name
+    update = {
+        "reasoning_effort": sampling.reasoning_effort,
+        "temperature": sampling.temperature,
+        "model_family": family,
+    }
+    return options.model_copy(update=update), sampling.notes
 
 
 @dataclass

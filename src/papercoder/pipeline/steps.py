@@ -82,6 +82,7 @@ async def ask_json(
         max_items=limits.max_files if ctx.options.compact else None,
         max_length=limits.max_string if ctx.options.compact else None,
         file_pattern=r"^[a-z][a-z0-9_]{0,24}[.]py$" if ctx.options.compact else None,
+        omit=getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else (),
     )
     settings = settings_for(ctx, step, max_tokens, json_schema=schema, schema_name=step.replace("/", "_"))
     first = await ask(ctx, clock, messages, settings)
@@ -90,7 +91,8 @@ async def ask_json(
     except ValueError as exc:
         error = str(exc)
         ctx.emit(RunWarning(f"{step}: invalid answer, asking once more ({error})"))  # shown, not recorded
-    keys = ", ".join(f'"{k}"' for k in model.model_fields)
+    omitted = getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else ()
+    keys = ", ".join(f'"{k}"' for k in model.model_fields if k not in omitted)
     repair: list[Message] = [
         *messages,
         {"role": "assistant", "content": first.text},

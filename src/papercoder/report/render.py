@@ -28,6 +28,7 @@ from papercoder.report.markup import (
     tables,
     text_block,
 )
+from papercoder.report.refine import load_refine
 from papercoder.run import now_iso
 
 ASSETS = ("mermaid.min.js", "report.js", "report.css")
@@ -236,6 +237,7 @@ def build_context(data: RunData) -> dict[str, object]:
         "total_wall": sum(r.wall_s for r in m.stages.values()),
         "checks": json_view(data.checks) if data.checks else None,
         "debug": [_iteration_view(it) for it in data.debug],
+        "refine": load_refine(data.root, _anchor),
         "evals": evals,
         "scores": [(e.name.removesuffix(".json"), e.score) for e in evals if e.score is not None],
         "css": Markup(pygments_css()),
