@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from papercoder._cli import debug, doctor, evaluate, ingest, refine, report, run
+from papercoder._cli import bench, debug, doctor, evaluate, ingest, refine, report, run
 from papercoder._cli._common import EXIT_CODES, out
 from papercoder._version import __version__
 
@@ -41,7 +41,7 @@ def _root(
     """papercoder: paper in, repository out."""
 
 
-for group in (run, ingest, debug, refine, evaluate, report, doctor):
+for group in (run, ingest, debug, refine, evaluate, bench, report, doctor):
     group.register(app)
 
 

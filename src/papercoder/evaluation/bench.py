@@ -38,12 +38,9 @@ from papercoder._methods import LADDER
 from papercoder._methods import METHODS as ENGINE_METHODS
 from papercoder.errors import InputError
 from papercoder.evaluation.judge import Mode
-from papercoder.llm.base import ChatModel
-from papercoder.llm.registry import ModelChoice
 from papercoder.settings import PipelineOptions
 
 if TYPE_CHECKING:
-    from papercoder.evaluation.executors import Executor
     from papercoder.pipeline.debugging import DebugOptions
 
 METHODS = (*ENGINE_METHODS, "oracle")
@@ -202,46 +199,6 @@ def parse_modes(text: str) -> list[Mode]:
     return list(dict.fromkeys(modes))
 
 
-async def run_bench(
-    dataset: Path,
-    out: Path,
-    config: BenchConfig,
-    *,
-    choice: ModelChoice,
-    model: ChatModel,
-    judge: ChatModel,
-    progress: ProgressFn = _quiet,
-    executor: Executor | None = None,
-    judge_choice: ModelChoice | None = None,
-) -> list[PaperRecord]:
-    """Run every method of ``config`` on every paper of ``dataset`` into ``out`` and judge the repositories.
-
-    Args:
-        dataset: the dataset folder (see the module docstring).
-        out: where run directories and results go.
-        config: methods, judge modes, samples and concurrency.
-        choice: the generating model's resolved options (the pipeline records them).
-        model: the generating model.
-        judge: the judge model.
-        progress: called with (stage, message) as work proceeds.
-        executor: where the jobs run (``executors.py``); default: in this process, as asyncio tasks.
-        judge_choice: the judge's resolved options (an executor that builds models elsewhere needs them);
-            default: ``choice``.
-
-    Returns:
-        One record per paper, method and seed, in dataset order.
-    """
-    from papercoder.evaluation.executors import BenchContext, LocalExecutor
-
-    entries = discover(dataset)
-    out.mkdir(parents=True, exist_ok=True)
-    # Seeds count from 1, as in ``bench --paperbench``; a single run keeps the unseeded layout of earlier benches.
-    seeds: list[int | None] = list(range(1, config.seeds + 1)) if config.seeds > 1 else [None]
-    jobs = [JobSpec(e, m, s) for e in entries for m in config.methods for s in (seeds if m != "oracle" else [None])]
-    context = BenchContext(out, config, choice, judge_choice or choice, model, judge, progress)
-    return await (executor or LocalExecutor()).run(jobs, context)
-
-
 __all__ = [
     "METHODS",
     "BenchConfig",
@@ -251,5 +208,4 @@ __all__ = [
     "discover",
     "parse_methods",
     "parse_modes",
-    "run_bench",
 ]

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from papercoder.errors import InputError
-from papercoder.evaluation.bench import BenchConfig, JobSpec, PaperRecord, ProgressFn
+from papercoder.evaluation.bench import BenchConfig, JobSpec, PaperRecord, ProgressFn, discover
 from papercoder.evaluation.bench_job import label, make_job, one_line, run_dir_of
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
@@ -307,3 +307,42 @@ def make_executor(name: str, address: str | None = None, *, task_cpus: float = 1
     if name == "ray":
         return RayExecutor(address, task_cpus=task_cpus, task_gpus=task_gpus)
     raise InputError(f"--executor {name}: choose {' or '.join(EXECUTORS)}")
+
+
+async def run_bench(
+    dataset: Path,
+    out: Path,
+    config: BenchConfig,
+    *,
+    choice: ModelChoice,
+    model: ChatModel,
+    judge: ChatModel,
+    progress: ProgressFn = lambda stage, message: None,
+    executor: Executor | None = None,
+    judge_choice: ModelChoice | None = None,
+) -> list[PaperRecord]:
+    """Run every method of ``config`` on every paper of ``dataset`` into ``out`` and judge the repositories.
+
+    Args:
+        dataset: the dataset folder (see the module docstring).
+        out: where run directories and results go.
+        config: methods, judge modes, samples and concurrency.
+        choice: the generating model's resolved options (the pipeline records them).
+        model: the generating model.
+        judge: the judge model.
+        progress: called with (stage, message) as work proceeds.
+        executor: where the jobs run (``executors.py``); default: in this process, as asyncio tasks.
+        judge_choice: the judge's resolved options (an executor that builds models elsewhere needs them);
+            default: ``choice``.
+
+    Returns:
+        One record per paper, method and seed, in dataset order.
+    """
+
+    entries = discover(dataset)
+    out.mkdir(parents=True, exist_ok=True)
+    # Seeds count from 1, as in ``bench --paperbench``; a single run keeps the unseeded layout of earlier benches.
+    seeds: list[int | None] = list(range(1, config.seeds + 1)) if config.seeds > 1 else [None]
+    jobs = [JobSpec(e, m, s) for e in entries for m in config.methods for s in (seeds if m != "oracle" else [None])]
+    context = BenchContext(out, config, choice, judge_choice or choice, model, judge, progress)
+    return await (executor or LocalExecutor()).run(jobs, context)
