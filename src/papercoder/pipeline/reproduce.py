@@ -57,7 +57,7 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
         ctx.progress("reproduce", f"writing {SCRIPT} for {entry}")
         prompt = render(
             "repo/reproduce.j2",
-            files=[p for p in files if p != SCRIPT],
+            files=[p for p in files if p not in (SCRIPT, "README.md")],  # both written after this call
             entry=entry,
             requirements=files.get("requirements.txt", "").strip(),
             smoke_env=SMOKE_ENV,
