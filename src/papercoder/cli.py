@@ -18,6 +18,7 @@ from papercoder import __version__
 from papercoder.commands.debug import GPUS_HELP, IMAGE_HELP, NETWORK_HELP, SANDBOX_HELP
 from papercoder.commands.estimate import estimate_command
 from papercoder.commands.progress import ProgressView, problem_count, summary_table, usd
+from papercoder.commands.refine import JudgeOpt, RubricOpt, build_judge, closing_line, options_for, refine_after_run
 from papercoder.errors import EXIT_PROBLEMS, PapercoderError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
@@ -27,6 +28,7 @@ from papercoder.pipeline import PipelineOptions, run_pipeline, summary
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.debugging import DebugOptions, DebugResult
 from papercoder.pipeline.debugging import run as debug_run
+from papercoder.pipeline.refine import RefineResult
 from papercoder.pipeline.rundir import check_out
 from papercoder.pipeline.runner import IngestOptions
 from papercoder.repo.sandbox import SandboxSpec, choose_backend
@@ -124,6 +126,12 @@ def run(
         ),
     ] = "interface",
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+    reasoning_model: Annotated[
+        bool,
+        typer.Option(
+            "--reasoning-model", help="Treat --model as a reasoning model: reasoning effort sent, no temperature."
+        ),
+    ] = False,
     max_paper_tokens: Annotated[
         int | None, typer.Option("--max-paper-tokens", min=100, help="Condense the paper to this many tokens.")
     ] = None,
@@ -170,6 +178,12 @@ def run(
     image: Annotated[str | None, typer.Option("--image", help=f"With --debug. {IMAGE_HELP}")] = None,
     gpus: Annotated[bool, typer.Option("--gpus", help=f"With --debug. {GPUS_HELP}")] = False,
     network: Annotated[str, typer.Option("--network", help=f"With --debug. {NETWORK_HELP}")] = "install",
+    refine: Annotated[
+        int,
+        typer.Option("--refine", min=0, help="Then N rounds of `papercoder refine`: grade, fix."),
+    ] = 0,
+    rubric: RubricOpt = None,
+    judge_model: JudgeOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
@@ -209,6 +223,10 @@ def run(
                 grobid_url=grobid_url,
                 debug=debug,
                 sandbox=SandboxSpec(sandbox, image, gpus, network),
+                refine=refine,
+                rubric=rubric,
+                judge_model=judge_model,
+                reasoning_model=reasoning_model,
             )
         )
 
@@ -241,6 +259,10 @@ class RunArgs:
     debug: bool = False
     sandbox: SandboxSpec = field(default_factory=SandboxSpec)
     max_files: int = 100
+    refine: int = 0
+    rubric: Path | None = None
+    judge_model: str | None = None
+    reasoning_model: bool = False
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -264,6 +286,8 @@ def _run(args: RunArgs) -> None:
     target = args.out_dir or Path("runs") / paper.stem
     if args.debug:
         choose_backend(args.sandbox)  # no sandbox: say so before any model call, not after the pipeline
+    refining = options_for(args.refine, args.rubric, None) if args.refine else None
+    refined: list[RefineResult] = []
     options = PipelineOptions(
         concurrency=args.concurrency,
         coding_order=order,
@@ -272,6 +296,7 @@ def _run(args: RunArgs) -> None:
         temperature=args.temperature,
         max_paper_tokens=args.max_paper_tokens,
         max_files=args.max_files,
+        reasoning_model=args.reasoning_model,
     )
 
     # Always a budget: with no limits it only keeps the running totals the progress display shows.
@@ -293,6 +318,9 @@ def _run(args: RunArgs) -> None:
                 ingest=ingest,
                 budget=budget,
             )
+            if refining is not None:
+                judge = build_judge(args.judge_model, args.base_url, args.api_key_env, model_obj)
+                refined.append(await refine_after_run(ctx, refining, judge))
             return ctx, (await debug_run(ctx, DebugOptions(sandbox=args.sandbox)) if args.debug else None)
         finally:
             await model_obj.aclose()
@@ -300,10 +328,10 @@ def _run(args: RunArgs) -> None:
     if args.method != "papercoder":
         _baseline(args, target, model_obj)
         return
-    # With --debug one lock spans the run and the debug loop, so no other process slips in between.
-    if args.debug:
+    # With --debug (or --refine) one lock spans the run and the loop, so no other process slips in between.
+    if args.debug or refining:
         check_out(target)
-    with view, hold(target, "run --debug") if args.debug else nullcontext():
+    with view, hold(target, "run --debug") if args.debug or refining else nullcontext():
         try:
             ctx, debugged = asyncio.run(go())
         finally:
@@ -311,7 +339,8 @@ def _run(args: RunArgs) -> None:
     result = summary(ctx)
     problems = ctx.manifest.problems
     if as_json:
-        out.print_json(json.dumps({**result, "debug": debugged.record()} if debugged else result))
+        extra = {"refine": refined[0].record()} if refined else {}
+        out.print_json(json.dumps({**result, **extra, "debug": debugged.record()} if debugged else {**result, **extra}))
         if debugged:
             finish_debug(debugged, out, quiet=True)
         if problems:
@@ -330,6 +359,8 @@ def _run(args: RunArgs) -> None:
     if problems:
         where = escape(str(ctx.run.root / "checks.json"))
         out.print(f"[yellow]{problem_count(problems)} left after the repair round[/]: see {where}", soft_wrap=True)
+    if refined:
+        out.print(closing_line(refined[0]), soft_wrap=True)
     if debugged:
         finish_debug(debugged, out, quiet=False)
     if problems:
@@ -399,10 +430,11 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def _register_commands() -> None:
-    from papercoder.commands import debug, doctor, evaluate, ingest, report
+    from papercoder.commands import debug, doctor, evaluate, ingest, refine, report
 
     ingest.register(app)
     debug.register(app)
+    refine.register(app)
     evaluate.register(app)
     report.register(app)
     doctor.register(app)

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from papercoder.fsutil import atomic_write_json, atomic_write_text
+from papercoder.fsutil import atomic_write_json, atomic_write_text, disk_errors
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
 from papercoder.llm.urls import redact, safe_url
@@ -113,7 +113,8 @@ class RunDir:
 
     def create(self) -> None:
         for folder in (self.paper, self.planning, self.analysis, self.coding, self.calls, self.repo):
-            folder.mkdir(parents=True, exist_ok=True)
+            with disk_errors(folder):
+                folder.mkdir(parents=True, exist_ok=True)
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative

@@ -58,7 +58,7 @@
   function wait() {
     if (document.body.dataset.diagrams !== "done") return setTimeout(wait, 50);
     document.querySelectorAll("details").forEach(function (d) { d.open = true; });
-    requestAnimationFrame(function () { setTimeout(measure, 50); });
+    setTimeout(measure, 100);  // (not requestAnimationFrame: headless virtual time may never paint a frame)
   }
   wait();
 })();

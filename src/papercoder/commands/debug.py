@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,9 @@ def _guard() -> Iterator[None]:
         yield
 
 
+_KEY_NAME = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")
+
+
 def model_of_run(
     manifest: Manifest,
     model: str | None,
@@ -54,8 +58,11 @@ def model_of_run(
         model = manifest.model.name or None
         if from_manifest:
             base_url = safe_url(recorded or "")  # credentials an older manifest may hold are not reused
-    if api_key_env is None and manifest.model.api_key_env and environ.get(manifest.model.api_key_env):
-        api_key_env = manifest.model.api_key_env
+    named = manifest.model.api_key_env
+    # The manifest's key variable is data too: only a model key's name is honoured (OPENROUTER_API_KEY), never an
+    # arbitrary variable (AWS_SECRET_ACCESS_KEY) that a crafted run directory would have sent as a bearer token.
+    if api_key_env is None and named and _KEY_NAME.fullmatch(named) and environ.get(named):
+        api_key_env = named
     choice = registry.resolve(model, base_url, api_key_env, env=environ)
     if from_manifest and choice.api_key_env is not None:
         raise InputError(

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from papercoder.commands import paperbench as pb
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from papercoder.evaluation.stats import repo_stats
@@ -315,11 +316,24 @@ def bench_command(
     ] = None,
     context_tokens: ContextOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
+    paperbench: pb.PaperBenchOpt = False,
+    papers: pb.PapersOpt = None,
+    seeds: pb.SeedsOpt = 1,
+    refine_rounds: pb.RoundsOpt = 1,
+    estimate: pb.EstimateOpt = False,
+    as_json: pb.BenchJsonOpt = False,
+    max_cost: pb.MaxCostOpt = None,
+    max_tokens: pb.MaxTokensOpt = None,
 ) -> None:
     """Run methods on every paper of DATASET_DIR, judge them, and write a Table-1-style summary (Markdown, CSV).
 
-    Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based
+    Re-running resumes. Example: papercoder bench bench/ --methods papercoder,paper --eval ref-free,ref-based.
+    With --paperbench, DATASET_DIR is PaperBench's data: papercoder bench paperbench/data --paperbench --methods
+    papercoder,papercoder+refine --seeds 3 --judge-model openai/o3-mini --judge-reasoning-effort high
     """
+    if paperbench:  # PaperBench's layout and Code-Dev grading (``commands/paperbench.py``)
+        with _guard():
+            return pb.paperbench_command(pb.PaperBenchArgs.of(locals()))
     from papercoder.evaluation.bench import BenchConfig, parse_methods, parse_modes, run_bench
     from papercoder.evaluation.bench_report import write_results
     from papercoder.pipeline import PipelineOptions

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from papercoder.fsutil import disk_errors
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``ingest`` command to ``app``."""
@@ -48,7 +50,8 @@ def register(app: typer.Typer) -> None:
             text = parsed.markdown()
             if output is not None:
                 output.parent.mkdir(parents=True, exist_ok=True)
-                output.write_text(text, encoding="utf-8")
+                with disk_errors(output):
+                    output.write_text(text, encoding="utf-8")
             else:
                 typer.echo(text, nl=False)
             pages = f", {parsed.pages} pages" if parsed.pages else ""

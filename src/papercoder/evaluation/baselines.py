@@ -20,6 +20,7 @@ from papercoder.evaluation.filesplit import split_files
 from papercoder.evaluation.templates import render
 from papercoder.llm.base import CallSettings, ChatModel, Message
 from papercoder.llm.cache import CachedModel, CallCache
+from papercoder.llm.families import sampling_for
 from papercoder.paper import Paper
 from papercoder.pipeline.rundir import (
     check_out,
@@ -143,8 +144,12 @@ async def run_baseline(
     with hold(run.root, f"run --method {method}"):
         source = Path(paper.source_path).resolve() if paper.source_path else None
         old = prepare(run, fresh, source, text_sha256(paper.markdown()))
+        sampling = sampling_for(model.name, reasoning_effort, temperature)  # the same family rules as a run's
         settings = CallSettings(
-            step=f"baseline/{method}", max_tokens=max_tokens, temperature=temperature, reasoning_effort=reasoning_effort
+            step=f"baseline/{method}",
+            max_tokens=max_tokens,
+            temperature=sampling.temperature,
+            reasoning_effort=sampling.reasoning_effort,
         )
         manifest = _manifest(old, method, paper, model, settings)
         edited = edited_files(run, old)

@@ -54,13 +54,17 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    # What the provider itself billed for the call, when its usage says so (OpenRouter's ``usage.cost``).
+    reported_cost_usd: float | None = None
 
     def __add__(self, other: Usage) -> Usage:
+        costs = [c for c in (self.reported_cost_usd, other.reported_cost_usd) if c is not None]
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            reported_cost_usd=sum(costs) if costs else None,
         )
 
 

@@ -28,6 +28,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from papercoder.errors import ModelError
 from papercoder.llm.base import CallSettings, Completion, Message, Usage
+from papercoder.llm.families import takes_system_role
 from papercoder.llm.urls import UrlCredentials, client_settings, redact, split_base_url
 from papercoder.paper.tokens import count_tokens
 
@@ -115,7 +116,15 @@ def _usage(raw: Any) -> Usage:
         completion_tokens=raw.completion_tokens or 0,
         cached_tokens=(details.cached_tokens or 0) if details else 0,
         reasoning_tokens=(cdetails.reasoning_tokens or 0) if cdetails else 0,
+        reported_cost_usd=_reported_cost(raw),
     )
+
+
+def _reported_cost(raw: Any) -> float | None:
+    """The provider's own charge for the call, where its usage carries one (OpenRouter: ``usage.cost``, USD)."""
+    extra = getattr(raw, "model_extra", None) or {}
+    value = extra.get("cost", getattr(raw, "cost", None))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
 
 
 # Printable ASCII but '%' stays as it is in the step header; the rest is percent-encoded (UTF-8).
@@ -167,7 +176,9 @@ class OpenAICompatModel:
         self._api_key = api_key
         self._context_window = context_window
         self._structured = structured_output
-        self._fold_system = False
+        # Known up front from the family table for models that reject the system role or are advised against it
+        # (DeepSeek-R1); learnt from a 400 for any other.
+        self._fold_system = not (takes_system_role(model) and takes_system_role(self._name))
         self._bad_body_attempts = bad_body_attempts
         self._stream = stream
         self._stream_usage = True

@@ -26,6 +26,7 @@ from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.checks import Finding
 from papercoder.repo.requirements import sanitise
+from papercoder.repo.sandbox import SMOKE_ENV
 from papercoder.run import StageClock
 
 MAX_CONTINUATIONS = 3
@@ -46,7 +47,18 @@ def coding_messages(
     analysis = attached(ctx, f"the analysis of {path}", analysis)
     interfaces = ctx.options.coding_order == "dag" and ctx.options.dep_context == "interface"
     while True:
-        turn = render("coding/file.j2", file=path, analysis=analysis, written=kept, interfaces=interfaces)
+        turn = render(
+            "coding/file.j2",
+            file=path,
+            analysis=analysis,
+            written=kept,
+            interfaces=interfaces,
+            compact=ctx.options.compact,
+            signatures=planning.architecture.signatures_for(path),
+            smoke=planning.reads_smoke(path),
+            smoke_plan=planning.logic.smoke_mode.shrinks.strip(),
+            smoke_env=SMOKE_ENV,
+        )
         messages: list[Message] = [*planning.trajectory, {"role": "user", "content": turn}]
         window = ctx.model.context_window
         if window is None or not kept:

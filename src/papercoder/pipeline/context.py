@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from papercoder.errors import StorageError
 from papercoder.llm.cache import CachedModel
+from papercoder.llm.families import family_of, sampling_for
 from papercoder.run import Manifest, RunDir, StageClock, StageRecord
 
 
@@ -32,8 +33,12 @@ class PipelineOptions(BaseModel):
     """Options that shape a run (all of them recorded in the manifest)."""
 
     concurrency: int = 4
+    # After ``with_family``: what every call sends (a reasoning model's default effort filled in, a temperature its
+    # family rejects dropped), so the manifest records what was sent.
     reasoning_effort: str | None = None
     temperature: float | None = None
+    reasoning_model: bool = False  # --reasoning-model: treat a model the family table does not know as reasoning
+    model_family: str | None = None  # the row of ``papercoder.llm.families`` the model matched
     # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
     # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``).
     coding_order: Literal["sequential", "dag"] = "sequential"
@@ -46,6 +51,21 @@ class PipelineOptions(BaseModel):
     # Files coded at most (``--max-files``): a plan listing more is cut to its first ones in task order, with a
     # warning. (``limits.max_files`` is something else: the list size the compact JSON schema asks of small models.)
     max_files: int = 100
+
+
+def with_family(options: PipelineOptions, model: str) -> tuple[PipelineOptions, tuple[str, ...]]:
+    """``options`` with the sampling settings ``model``'s family takes (``papercoder.llm.families``), and notes on
+    what was changed. Applied once when a run starts (and when ``debug`` reopens one), before any call."""
+    sampling = sampling_for(
+        model, options.reasoning_effort, options.temperature, marked_reasoning=options.reasoning_model
+    )
+    family = family_of(model, marked_reasoning=options.reasoning_model).name
+    update = {
+        "reasoning_effort": sampling.reasoning_effort,
+        "temperature": sampling.temperature,
+        "model_family": family,
+    }
+    return options.model_copy(update=update), sampling.notes
 
 
 ProgressFn = Callable[[str, str], None]

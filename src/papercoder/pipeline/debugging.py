@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from papercoder.errors import InputError, PapercoderError
+from papercoder.fsutil import disk_errors
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
-from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent, with_family
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
+from papercoder.pipeline.grounding import grounded
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
 from papercoder.repo.sandbox import (
     SMOKE_ENV,
@@ -112,6 +114,7 @@ def open_run(
         options = PipelineOptions.model_validate(known)
     except ValueError:
         options = PipelineOptions()
+    options, _ = with_family(options, model.name)  # the debugging model's family, which may not be the run's
     return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
 
 
@@ -136,7 +139,8 @@ def involved(output: str, ctx: RunContext, files: dict[str, str], command: str) 
 
 def _write(folder: Path, name: str, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text, encoding="utf-8")
+    with disk_errors(folder / name):
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def _result(execution: Execution, n: int, backend: Backend) -> dict[str, Any]:
@@ -227,7 +231,8 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             ctx.progress("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
             files = snapshot(ctx.run.repo)
             wanted = involved(execution.output, ctx, files, command)
-            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
+            grounding, extra = grounded(ctx, wanted, tail(execution.output, 40))
+            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx) + extra)
             done = await fix_round(
                 ctx,
                 clock,
@@ -242,6 +247,7 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
                 feedback=feedback,
                 smoke_env=SMOKE_ENV,
                 offline=not backend.networked("run"),
+                grounding=grounding,
             )
             fixes += 1
             feedback = done.feedback

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import yaml
 
@@ -21,6 +23,7 @@ from papercoder.run import StageClock
 # Files the pipeline writes itself; the model's plan may list them but they are not coded.
 GENERATED_FILES = {"config.yaml", "requirements.txt", "reproduce.sh"}
 MAX_PLAN_WARNINGS = 20  # a 10,000-file plan would otherwise bury the manifest in one warning per file
+SMOKE_NAMES = re.compile(r"data|loader|train|eval|experiment|bench|^main$|^run", re.IGNORECASE)
 EMPTY_CONFIG = "# The paper states no settings this run could extract.\n{}\n"
 
 
@@ -34,6 +37,14 @@ class PlanningResult:
     logic: LogicDesign
     config_yaml: str
     files: list[str]
+
+    def reads_smoke(self, path: str) -> bool:
+        """Whether ``path`` takes part in smoke mode: a file the logic design's smoke plan names, or, when the plan
+        names none (an older or a compact answer), a file whose name says it loads data, trains or evaluates."""
+        named = {f.strip().lstrip("./") for f in self.logic.smoke_mode.files}
+        if named & set(self.files):
+            return path in named
+        return SMOKE_NAMES.search(PurePosixPath(path).stem) is not None
 
     def logic_for(self, path: str) -> str:
         for entry in self.logic.logic_analysis:
@@ -140,7 +151,7 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
     ctx.run.write("planning/3_logic.json", logic.model_dump_json(indent=2) + "\n")
 
     ctx.progress("planning", "configuration")
-    messages.append({"role": "user", "content": render("planning/config.j2")})
+    messages.append({"role": "user", "content": render("planning/config.j2", compact=opts.compact)})
     config_settings = settings_for(ctx, "planning/config", limits.config)
     answer = (await ask(ctx, clock, messages, config_settings)).text
     try:

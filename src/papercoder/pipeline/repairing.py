@@ -14,6 +14,7 @@ from typing import Any
 
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
+from papercoder.pipeline.grounding import grounded
 from papercoder.pipeline.outcome import load_coding_findings
 from papercoder.repo.checks import Finding, static_checks
 from papercoder.repo.files import snapshot
@@ -83,8 +84,11 @@ async def run(ctx: RunContext, order: list[str]) -> list[Finding]:
         files = snapshot(ctx.run.repo)
         # A small local model reads only the files with findings: a shorter prompt, the same single round.
         wanted = involved(todo, order, files, others=not ctx.options.compact)
-        shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
-        done = await fix_round(ctx, clock, STEP, "repair/checks.j2", shown, findings=todo)
+        # The plan's parts and the paper's sections behind the files with findings: what "the value the paper
+        # states" is taken from.
+        grounding, extra = grounded(ctx, wanted, "\n".join(f.message for f in todo))
+        shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx) + extra)
+        done = await fix_round(ctx, clock, STEP, "repair/checks.j2", shown, findings=todo, grounding=grounding)
         after = [*(f for f in misdirected if f.path not in done.changed), *static_checks(ctx.run.repo), *reported]
         repair = {**done.record(), "diff": done.diff, "answer": done.answer}
         ctx.run.write(ARTIFACT, _record(before, after, repair, mechanical))

@@ -21,6 +21,7 @@ from papercoder.repo.script import script_problem
 
 STEP = "repo/reproduce"
 SCRIPT = "reproduce.sh"
+SHOWN_CHARS = 12_000  # of the entry point and of config.yaml
 
 
 def fallback_script(entry: str) -> str:
@@ -44,6 +45,12 @@ python {entry} "$@"
 """
 
 
+def _cut(text: str, compact: bool) -> str:
+    """``text`` as attached to the reproduce prompt: at most ``SHOWN_CHARS`` (a quarter for a small local model)."""
+    limit = SHOWN_CHARS // 4 if compact else SHOWN_CHARS
+    return text if len(text) <= limit else text[:limit] + f"\n# [... {len(text) - limit:,} more characters]\n"
+
+
 async def run(ctx: RunContext, order: list[str]) -> str | None:
     """Write ``repo/reproduce.sh`` (and the raw answer in ``coding/reproduce.sh.md``); its text, or None when the
     repository has no Python entry point (no call is made then)."""
@@ -61,6 +68,9 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
             entry=entry,
             requirements=files.get("requirements.txt", "").strip(),
             smoke_env=SMOKE_ENV,
+            # The entry point's code and the config, so the script passes the arguments the code parses.
+            entry_code=_cut(files.get(entry, ""), ctx.options.compact),
+            config=_cut(files.get("config.yaml", "").strip(), ctx.options.compact),
         )
         messages: list[Message] = [
             {"role": "system", "content": render("repo/system.j2")},

@@ -22,7 +22,7 @@ from papercoder.llm.urls import safe_url
 from papercoder.paper import Paper, load_paper
 from papercoder.paper.budget import fit_paper
 from papercoder.pipeline import analysis, coding, outcome, planning, readme, repairing, reproduce
-from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent, with_family
 from papercoder.pipeline.rundir import (
     check_out,
     edited_files,
@@ -129,13 +129,15 @@ async def run_pipeline(
     """
     if choice.provider == "local":
         options = local_options(options)
+    options, notes = with_family(options, choice.model)
     if not paper_path.exists():
         raise InputError(f"paper not found: {paper_path}; check the path")
     check_out(out)
     ingest = ingest or IngestOptions()
     read = read_paper(paper_path, ingest, model, options.max_paper_tokens)  # in memory: a bad paper touches nothing
     with hold(out, "run"):
-        return await _run_locked(paper_path, RunDir(out), choice, model, options, fresh, progress, ingest, budget, read)
+        run = RunDir(out)
+        return await _run_locked(paper_path, run, choice, model, options, fresh, progress, ingest, budget, read, notes)
 
 
 async def _run_locked(
@@ -149,6 +151,7 @@ async def _run_locked(
     ingest: IngestOptions,
     budget: Budget | None,
     read: ReadPaper,
+    notes: tuple[str, ...] = (),
 ) -> RunContext:
     old = prepare(run, fresh, read.source, read.sha256)
     manifest, resumed = _manifest(old, read, choice, model, options, ingest)
@@ -162,8 +165,13 @@ async def _run_locked(
         ctx.warn("the paper's text changed since the last run: every stage is redone (unchanged calls from calls/)")
     if choice.demo_warning:
         ctx.warn(choice.demo_warning)
+    for note in notes:  # a setting the model's family does not take (``papercoder.llm.families``)
+        ctx.warn(note)
     if budget is not None and budget.max_cost_usd is not None and price_for(choice.name) is None:
-        ctx.warn(f"no price known for {choice.name}: --max-cost cannot be enforced; use --max-tokens")
+        ctx.warn(
+            f"no price known for {choice.name}: --max-cost counts only the costs the provider reports; pass "
+            "--price-input/--price-output (USD per 1M tokens) or use --max-tokens"
+        )
     ctx.save()
     try:
         _ingest(ctx, paper_path, read)

@@ -85,6 +85,7 @@ async def ask_json(
         max_length=limits.max_string if ctx.options.compact else None,
         file_pattern=COMPACT_FILE_PATTERN if ctx.options.compact else None,
         file_enum=files if ctx.options.compact and files else None,
+        omit=getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else (),
     )
     settings = settings_for(ctx, step, max_tokens, json_schema=schema, schema_name=step.replace("/", "_"))
     first = await ask(ctx, clock, messages, settings)
@@ -93,7 +94,8 @@ async def ask_json(
     except ValueError as exc:
         error = str(exc)
         ctx.progress("warning", f"{step}: invalid answer, asking once more ({error})")
-    keys = ", ".join(f'"{k}"' for k in model.model_fields)
+    omitted = getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else ()
+    keys = ", ".join(f'"{k}"' for k in model.model_fields if k not in omitted)
     repair: list[Message] = [
         *messages,
         {"role": "assistant", "content": first.text},

@@ -49,7 +49,7 @@ def modified_lines(old: Mapping[str, str], new: Mapping[str, str]) -> int:
 def has_main_guard(code: str) -> bool:
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurd nesting
         return "__main__" in code
     return any(isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) for node in tree.body)
 

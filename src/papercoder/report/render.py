@@ -30,6 +30,7 @@ from papercoder.report.markup import (
     tables,
     text_block,
 )
+from papercoder.report.refine import load_refine
 from papercoder.report.views import DebugText, checks_view, debug_text, file_anchor, file_views, section_anchor
 from papercoder.run import now_iso
 
@@ -244,6 +245,7 @@ def build_context(data: RunData) -> dict[str, object]:
         "checks_doc": json_view(data.checks) if data.checks else None,
         "checks": checks,
         "debug": [_iteration_view(it, calls) for it in data.debug],
+        "refine": load_refine(data.root, file_anchor),
         "evals": evals,
         "scores": [(e.name.removesuffix(".json"), e.score) for e in evals if e.score is not None],
         "css": Markup(pygments_css()),
