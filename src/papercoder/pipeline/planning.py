@@ -132,12 +132,8 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
     ctx.run.write("planning/1_plan.md", plan + "\n")
 
     ctx.progress("planning", "architecture design")
-    messages.append(
-        {
-            "role": "user",
-            "content": render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0),
-        }
-    )
+    turn = render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0)
+    messages.append({"role": "user", "content": _with_example(turn, "architecture", opts.compact)})
     architecture, raw = await ask_json(
         ctx, clock, messages, ArchitectureDesign, "planning/architecture", limits.json_step
     )
@@ -147,8 +143,10 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
     ctx.run.write("planning/sequence_diagram.mmd", architecture.sequence_diagram.strip() + "\n")
 
     ctx.progress("planning", "logic design")
-    messages.append({"role": "user", "content": render("planning/logic.j2", compact=opts.compact)})
-    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step)
+    turn = render("planning/logic.j2", compact=opts.compact)
+    messages.append({"role": "user", "content": _with_example(turn, "logic", opts.compact)})
+    planned = list(dict.fromkeys(f for f in architecture.file_list if is_source_file(f)))
+    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step, planned)
     messages.append({"role": "assistant", "content": raw})
     ctx.run.write("planning/3_logic.json", logic.model_dump_json(indent=2) + "\n")
 
@@ -167,6 +165,12 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
 
     files = ordered_files(ctx, architecture, logic)
     return PlanningResult(messages, plan, architecture, logic, config_yaml, files)
+
+
+def _with_example(turn: str, step: str, compact: bool) -> str:
+    """A compact turn ends with a worked answer for an unrelated toy paper: a small model copies the shape of what it
+    sees, and without one it names its files after the JSON keys (``file_list.py``)."""
+    return turn + "\n" + render(f"planning/compact/{step}_example.j2") if compact else turn
 
 
 def _config_text(ctx: RunContext, answer: str) -> str:

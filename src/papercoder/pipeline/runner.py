@@ -21,7 +21,7 @@ from papercoder.llm.registry import ModelChoice
 from papercoder.llm.urls import safe_url
 from papercoder.paper import Paper, load_paper
 from papercoder.paper.budget import fit_paper
-from papercoder.pipeline import analysis, coding, outcome, planning, repairing, reproduce
+from papercoder.pipeline import analysis, coding, outcome, planning, readme, repairing, reproduce
 from papercoder.pipeline.context import AnswerLimits, PipelineOptions, ProgressFn, RunContext, _silent, with_family
 from papercoder.pipeline.rundir import (
     check_out,
@@ -188,7 +188,8 @@ async def _run_locked(
         else:
             remaining = static_checks(ctx.run.repo)  # the kept repository as it is now; no model call
         if not (edited and manifest.stages.get("reproduce", StageRecord()).status in ("done", "skipped")):
-            await reproduce.run(ctx, plan.files)
+            script = await reproduce.run(ctx, plan.files)
+            readme.write(ctx, plan, analyses, remaining, has_script=script is not None)
             _record_repo(ctx, edited)
     except PapercoderError as exc:
         manifest.status = "failed"
