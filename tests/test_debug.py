@@ -92,7 +92,8 @@ def test_debug_loop_converges_and_the_diff_is_the_fix(tmp_path: Path) -> None:
     assert '+  "model": {"hidden_width": 64, "temperature": 0.5},' in (log / "iter-02" / "fix.diff").read_text()
     assert not (log / "iter-04" / "fix.diff").exists()
     summary = json.loads((log / "summary.json").read_text())
-    total = sum(t.count("\n") for t in [*BUGGY_CODE.values(), BUGGY_CONFIG, (repo / "reproduce.sh").read_text()])
+    written = [(repo / name).read_text() for name in ("reproduce.sh", "README.md")]
+    total = sum(t.count("\n") for t in [*BUGGY_CODE.values(), BUGGY_CONFIG, *written])
     assert summary["converged"] is True and summary["fixes"] == 3 and summary["runs"] == 4
     assert summary["modified_lines"] == 4 and summary["total_lines"] == total  # 2 + 1 + 1 lines
     print(f"converged after {summary['fixes']} fixes; {summary['modified_lines']}/{total} lines modified")

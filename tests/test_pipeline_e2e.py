@@ -30,7 +30,7 @@ def test_example_paper_end_to_end(tmp_path: Path, server: FakeOpenAIServer, scri
 
     repo = out / "repo"
     written = sorted(str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file())
-    assert written == sorted([*FILES, "config.yaml", "requirements.txt", "reproduce.sh"])
+    assert written == sorted([*FILES, "config.yaml", "requirements.txt", "reproduce.sh", "README.md"])
     for path in FILES:
         assert (repo / path).read_text() == CODE[path]
     assert (repo / "config.yaml").read_text() == CONFIG
@@ -152,7 +152,7 @@ def test_attention_paper_formats(tmp_path: Path, server: FakeOpenAIServer, atten
     assert "Attention Is All You Need" in seen
     assert "Scaled Dot-Product Attention" in seen
     names = sorted(p.name for p in (out / "repo").iterdir())
-    assert names == sorted([*FILES, "config.yaml", "requirements.txt", "reproduce.sh"])
+    assert names == sorted([*FILES, "config.yaml", "requirements.txt", "reproduce.sh", "README.md"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "done" and manifest["paper"]["title"]
 

@@ -94,6 +94,7 @@ def test_unsafe_file_names_stay_inside_the_repo(tmp_path: Path) -> None:
     assert code == 0, output
     assert not (tmp_path / "evil.py").exists()
     assert sorted(p.name for p in (out / "repo").iterdir()) == [
+        "README.md",
         "config.yaml",
         "main.py",
         "model.py",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from papercoder._events import StageFinished
 from papercoder.errors import InputError, StageError
-from papercoder.pipeline import analysis, baseline, checks, coding, estimate, ingest, planning, reproduce
+from papercoder.pipeline import analysis, baseline, checks, coding, estimate, ingest, planning, readme, reproduce
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.estimate import EstimateInput, StageEstimate
 from papercoder.pipeline.ingest import ReadPaper
@@ -156,7 +156,9 @@ async def _reproduce(ctx: RunContext, work: Work) -> None:
         ctx.emit(StageFinished("reproduce", "kept"))
         return
     order = work.plan.files if work.plan is not None and work.plan.files else ctx.manifest.files
-    await reproduce.run(ctx, order)
+    script = await reproduce.run(ctx, order)
+    if work.plan is not None:  # the README tells each planned file's role (no model call); a one-shot has no plan
+        readme.write(ctx, work.plan, work.analyses, work.remaining, has_script=script is not None)
     record_repo(ctx, work.edited)
 
 

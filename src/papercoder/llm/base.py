@@ -7,6 +7,8 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import BaseModel, Field, field_validator
 
+from papercoder.parsing.reasoning import split_reasoning
+
 Role = Literal["system", "user", "assistant"]
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -69,19 +71,36 @@ class Usage(BaseModel):
 
 
 class Completion(BaseModel):
-    """The answer of one call: ``n`` texts (usually one), their finish reasons, and usage."""
+    """The answer of one call: ``n`` texts (usually one), their finish reasons, and usage.
+
+    ``reasoning`` holds, per text, the model's visible thinking: a provider's separate reasoning field
+    (``reasoning_content``, ``reasoning``) or the ``<think>`` block that ``without_thinking`` took off the text.
+    """
 
     texts: list[str]
     finish_reasons: list[str]
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
     from_cache: bool = False
+    reasoning: list[str] = Field(default_factory=list)
 
-    @field_validator("texts")
+    @field_validator("texts", "reasoning")
     @classmethod
     def _no_surrogates(cls, texts: list[str]) -> list[str]:
         """Every answer passes here (a provider's, the embedded model's, a cached one): the model boundary."""
         return [replace_surrogates(t) for t in texts]
+
+    def without_thinking(self) -> Completion:
+        """This completion with leading ``<think>…</think>`` blocks moved from each text into ``reasoning``.
+
+        Idempotent (a text already split has no leading block), so it can run on fresh and cached answers alike.
+        """
+        splits = [split_reasoning(text) for text in self.texts]
+        if not any(thinking for _, thinking in splits):
+            return self
+        given = self.reasoning + [""] * (len(splits) - len(self.reasoning))
+        thoughts = ["\n\n".join(t for t in (g, thinking) if t) for g, (_, thinking) in zip(given, splits, strict=False)]
+        return self.model_copy(update={"texts": [answer for answer, _ in splits], "reasoning": thoughts})
 
     @property
     def text(self) -> str:

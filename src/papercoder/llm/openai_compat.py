@@ -85,7 +85,24 @@ def completion_from_response(resp: object) -> Completion:
     reasons: list[str] = [str(c.finish_reason or "") for c in resp.choices]
     if len(texts) == 1 and not texts[0].strip() and reasons[0] != "length":
         raise BadResponseError("the server answered an empty message")
-    return Completion(texts=texts, finish_reasons=reasons, usage=_usage(resp.usage), model=resp.model)
+    thinking = [reasoning_field(c.message) for c in resp.choices]
+    return Completion(
+        texts=texts,
+        finish_reasons=reasons,
+        usage=_usage(resp.usage),
+        model=resp.model,
+        reasoning=thinking if any(thinking) else [],
+    )
+
+
+def reasoning_field(message: object) -> str:
+    """The thinking a server sends beside the answer (DeepSeek and vLLM: ``reasoning_content``; OpenRouter:
+    ``reasoning``), an extra field the SDK keeps as an attribute; ``""`` when there is none."""
+    for name in ("reasoning_content", "reasoning"):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _usage(raw: Any) -> Usage:
@@ -281,13 +298,14 @@ class OpenAICompatModel:
     async def _collect(self, stream: AsyncStream[ChatCompletionChunk], settings: CallSettings) -> Completion:
         """Join a streamed answer's pieces; the silence between pieces is bounded once the text has started."""
         parts: list[str] = []
+        thinking: list[str] = []
         size = 0
         reason = ""
         usage: Any = None
         model = ""
         while True:
             try:
-                if parts and self._idle_timeout_s is not None:
+                if (parts or thinking) and self._idle_timeout_s is not None:
                     async with asyncio.timeout(self._idle_timeout_s):
                         chunk = await stream.__anext__()
                 else:
@@ -303,6 +321,8 @@ class OpenAICompatModel:
             for choice in chunk.choices or []:
                 if choice.index != 0:
                     continue
+                if thought := reasoning_field(choice.delta):
+                    thinking.append(thought)
                 if piece := (choice.delta.content if choice.delta else None):
                     size += len(piece)
                     if size > self.max_answer_chars:  # stop reading: the stream is closed by the caller
@@ -320,7 +340,8 @@ class OpenAICompatModel:
         if usage is None:
             # The server ignored include_usage: count the rest of the run's calls the plain way.
             self._stream = False
-        return Completion(texts=[text], finish_reasons=[reason], usage=_usage(usage), model=model)
+        reasoning = ["".join(thinking)] if thinking else []
+        return Completion(texts=[text], finish_reasons=[reason], usage=_usage(usage), model=model, reasoning=reasoning)
 
     async def _plain_body(self, stream: AsyncStream[ChatCompletionChunk]) -> Completion:
         """A 200 that is not an event stream: a whole chat completion (the server ignores ``stream``) or junk."""

@@ -159,12 +159,8 @@ async def _converse(ctx: RunContext, clock: StageClock, turns: int) -> PlanningR
         return _partial(ctx, messages, plan, None)
 
     ctx.advance("planning", 1, turns, TURNS[1])
-    messages.append(
-        {
-            "role": "user",
-            "content": render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0),
-        }
-    )
+    turn = render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0)
+    messages.append({"role": "user", "content": _with_example(turn, "architecture", opts.compact)})
     architecture, raw = await ask_json(
         ctx, clock, messages, ArchitectureDesign, "planning/architecture", limits.json_step
     )
@@ -177,8 +173,10 @@ async def _converse(ctx: RunContext, clock: StageClock, turns: int) -> PlanningR
         return _partial(ctx, messages, plan, architecture)
 
     ctx.advance("planning", 2, turns, TURNS[2])
-    messages.append({"role": "user", "content": render("planning/logic.j2", compact=opts.compact)})
-    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step)
+    turn = render("planning/logic.j2", compact=opts.compact)
+    messages.append({"role": "user", "content": _with_example(turn, "logic", opts.compact)})
+    planned = list(dict.fromkeys(f for f in architecture.file_list if is_source_file(f)))
+    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step, planned)
     messages.append({"role": "assistant", "content": raw})
     ctx.run.write("planning/3_logic.json", logic.model_dump_json(indent=2) + "\n")
     if turns == 3:
@@ -200,6 +198,12 @@ async def _converse(ctx: RunContext, clock: StageClock, turns: int) -> PlanningR
 
     files = ordered_files(ctx, architecture, logic)
     return PlanningResult(messages, plan, architecture, logic, config_yaml, files)
+
+
+def _with_example(turn: str, step: str, compact: bool) -> str:
+    """A compact turn ends with a worked answer for an unrelated toy paper: a small model copies the shape of what it
+    sees, and without one it names its files after the JSON keys (``file_list.py``)."""
+    return turn + "\n" + render(f"planning/compact/{step}_example.j2") if compact else turn
 
 
 def _config_text(ctx: RunContext, answer: str) -> str:

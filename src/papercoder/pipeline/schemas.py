@@ -208,12 +208,15 @@ def json_schema(
     max_items: int | None = None,
     max_length: int | None = None,
     file_pattern: str | None = None,
+    file_enum: list[str] | None = None,
     omit: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The JSON schema of ``model`` for ``response_format``.
 
     The bounds are for small local models: grammar-constrained decoding then has to close every string and list
-    within the answer's token limit, instead of rambling until it is cut off mid-JSON.
+    within the answer's token limit, instead of rambling until it is cut off mid-JSON. ``file_enum`` (the logic
+    design, once the architecture named the files) makes every file name one of those: a small model otherwise
+    invents new ones, or repeats a JSON key as a file name.
     """
     schema = copy.deepcopy(model.model_json_schema())
     for name in omit:
@@ -228,7 +231,9 @@ def json_schema(
         for name, prop in definition.get("properties", {}).items():
             prop.pop("title", None)
             prop.pop("default", None)
-            if prop.get("type") == "string" and max_length:
+            if prop.get("type") == "string" and file_enum and name == "file":
+                prop["enum"] = list(file_enum)
+            elif prop.get("type") == "string" and max_length:
                 prop["maxLength"] = max_length
             if prop.get("type") == "array":
                 if max_items:
@@ -236,7 +241,9 @@ def json_schema(
                     prop["minItems"] = 1
                 items = prop.get("items", {})
                 if items.get("type") == "string":
-                    if file_pattern and name in ("file_list", "task_list"):
+                    if file_enum and name in ("file_list", "task_list"):
+                        items["enum"] = list(file_enum)
+                    elif file_pattern and name in ("file_list", "task_list"):
                         items["pattern"] = file_pattern
                     elif max_length:
                         items["maxLength"] = min(max_length, 80)

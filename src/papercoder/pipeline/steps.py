@@ -16,6 +16,9 @@ from papercoder.pipeline.templates import render
 from papercoder.run import StageClock
 
 M = TypeVar("M", bound=BaseModel)
+# A small model's file names, constrained: short, lower-case, one word. No underscore, so none of the schema's keys
+# (``file_list``, ``class_diagram``...) can become a file name, which a 135M model otherwise does.
+COMPACT_FILE_PATTERN = r"^[a-z][a-z0-9]{1,15}[.]py$"
 
 
 def settings_for(ctx: RunContext, step: str, max_tokens: int | None, **extra: Any) -> CallSettings:
@@ -70,18 +73,21 @@ async def ask_json(
     model: type[M],
     step: str,
     max_tokens: int | None,
+    files: list[str] | None = None,
 ) -> tuple[M, str]:
     """Ask for a JSON answer matching ``model``; on an invalid answer, one repair turn quoting the error.
 
     Returns the validated object and the raw text of the answer that validated. Answers that fail validation are
-    evicted from the call cache, so a re-run asks again instead of replaying the same bad answer.
+    evicted from the call cache, so a re-run asks again instead of replaying the same bad answer. With compact
+    prompts, ``files`` (the planned file names) are the only file names the schema allows.
     """
     limits = ctx.options.limits
     schema = json_schema(
         model,
         max_items=limits.max_files if ctx.options.compact else None,
         max_length=limits.max_string if ctx.options.compact else None,
-        file_pattern=r"^[a-z][a-z0-9_]{0,24}[.]py$" if ctx.options.compact else None,
+        file_pattern=COMPACT_FILE_PATTERN if ctx.options.compact else None,
+        file_enum=files if ctx.options.compact and files else None,
         omit=getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else (),
     )
     settings = settings_for(ctx, step, max_tokens, json_schema=schema, schema_name=step.replace("/", "_"))

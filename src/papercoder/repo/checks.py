@@ -12,7 +12,8 @@ Five kinds of finding:
 * ``config``: a key read from ``config.yaml`` that the file does not define (see ``papercoder.repo.configkeys``),
   or a setting of its ``unstated`` group without the comment that says why it was chosen (``repo.configgroups``);
 * ``requirements``: a third-party import that ``requirements.txt`` does not cover (standard library from
-  ``sys.stdlib_module_names``; usual import→package names such as ``sklearn``→``scikit-learn`` are known).
+  ``sys.stdlib_module_names``; usual import→package names such as ``sklearn``→``scikit-learn`` are known), or a
+  requirement with no release for the Python in use (``torch==1.8.1`` on 3.11; ``papercoder.repo.pycompat``).
 
 Imports inside ``try`` blocks that handle ``ImportError`` and under ``if TYPE_CHECKING`` are optional: no finding.
 
@@ -35,6 +36,7 @@ import yaml
 from papercoder.repo.configgroups import group_findings
 from papercoder.repo.configkeys import config_findings
 from papercoder.repo.module_attrs import attribute_findings
+from papercoder.repo.pycompat import install_problems
 from papercoder.repo.walk import read_text, walk_files
 
 # Import name → the distributions that provide it (normalised names), where they differ.
@@ -339,6 +341,10 @@ def static_checks(repo: Path) -> list[Finding]:
     """Every finding in the repository folder ``repo`` (see the module docstring), in path and line order."""
     findings, third_party = _scan(repo)
     findings.extend(f for _, f in _missing(repo, third_party))
+    req = repo / "requirements.txt"
+    if req.is_file():  # pins with no release for this Python (``papercoder.repo.pycompat``)
+        text = req.read_text(encoding="utf-8", errors="replace")
+        findings.extend(Finding("requirements", "requirements.txt", n, m) for n, m in install_problems(text))
     order = {"syntax": 0, "empty": 1, "import": 2, "config": 3, "requirements": 4}
     return sorted(set(findings), key=lambda f: (order.get(f.kind, 9), f.path, f.line or 0, f.message))
 
