@@ -115,3 +115,38 @@ def test_max_cost_stops_a_model_without_a_price_on_its_reported_costs(tmp_path: 
     assert code == 3, output
     assert "--max-cost 0.04" in output or "--max-cost 0.03" in output
     assert 1 <= calls <= 4
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_run_with_prices_for_an_unknown_model_counts_its_cost(tmp_path: Path) -> None:
+    with FakeOpenAIServer(Paper2CodeScript()) as server:
+        code, output = invoke(
+            [*run_args(server, EXAMPLE_PAPER, tmp_path / "run"), "--price-input", "1", "--price-output", "2"]
+        )
+    assert code == 0, output
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    usage = [s for s in manifest["stages"].values() if s["calls"]]
+    expected = sum(((s["usage"]["prompt_tokens"]) * 1 + s["usage"]["completion_tokens"] * 2) / 1_000_000 for s in usage)
+    assert sum(s["cost_usd"] for s in usage) == pytest.approx(expected)
+    assert "price" not in json.dumps(manifest["settings"])  # prices bill the calls; they do not change the run
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_half_a_price_pair_is_one_line(tmp_path: Path) -> None:
+    with FakeOpenAIServer(Paper2CodeScript()) as server:
+        code, output = invoke([*run_args(server, EXAMPLE_PAPER, tmp_path / "run"), "--price-input", "1"])
+        assert server.requests == []
+    assert code == 2 and output.count("\n") == 1 and "--price-input and --price-output go together" in output
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_estimate_uses_a_prices_file(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("my-local-model: {input: 3, output: 15}\n")
+    args = ["run", str(EXAMPLE_PAPER), "--estimate", "--json", "--model", "my-local-model"]
+    code, output = invoke([*args, "--base-url", "http://127.0.0.1:9/v1", "--prices", str(prices)])
+    assert code == 0, output
+    assert json.loads(output)["cost_usd"] > 0
+    clear_prices()  # one CLI process each in real use: the next command knows no price
+    code, output = invoke([*args, "--base-url", "http://127.0.0.1:9/v1"])
+    assert json.loads(output)["cost_usd"] is None

@@ -19,6 +19,7 @@ from papercoder.evaluation.rubric import JudgeSettings
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel, Usage
 from papercoder.llm.budget import Budget
+from papercoder.llm.pricing import apply_prices
 from papercoder.llm.registry import ModelChoice
 from papercoder.pipeline.context import LOCAL_LIMITS, LOCAL_PAPER_TOKENS
 from papercoder.pipeline.debugging import DebugOptions
@@ -61,6 +62,9 @@ class RunOptions(BaseModel):
     refine: int = Field(0, ge=0)
     rubric: Path | None = None
     judge_model: str | None = None
+    price_input: float | None = Field(None, ge=0)
+    price_output: float | None = Field(None, ge=0)
+    prices: Path | None = None
 
     def settings(self) -> RunSettings:
         return RunSettings(
@@ -203,7 +207,8 @@ async def run_async(
             ``dep_context``, ``reasoning_effort``, ``temperature``, ``max_paper_tokens``, ``max_files``,
             ``pdf_engine``, ``keep_references``, ``grobid_url``, ``fresh``, ``max_cost``, ``max_tokens``,
             ``timeout``, ``reasoning_model``, ``debug`` (with ``sandbox``, ``image``, ``gpus``, ``network``),
-            ``refine`` (rounds, with ``rubric`` and ``judge_model``).
+            ``refine`` (rounds, with ``rubric`` and ``judge_model``), ``price_input``/``price_output`` (USD per
+            1M tokens for a model without a known price) and ``prices`` (a prices file).
 
     Returns:
         The run's ``RunResult``; ``status`` is ``done`` or ``done-with-problems``.
@@ -218,6 +223,7 @@ async def run_async(
     debug = None
     if chosen.debug:
         debug = DebugOptions(sandbox=SandboxSpec(chosen.sandbox, chosen.image, chosen.gpus, chosen.network))
+    apply_prices([info.name, chosen.judge_model or ""], chosen.price_input, chosen.price_output, chosen.prices)
     # Always a budget: with no limits it only keeps the running totals.
     budget = Budget(info.name, max_cost_usd=chosen.max_cost, max_tokens=chosen.max_tokens)
     refining = refine_options(chosen.refine, chosen.rubric, None) if chosen.refine else None

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -159,3 +160,25 @@ SandboxOpt = Annotated[SandboxKind, typer.Option("--sandbox", help=SANDBOX_HELP)
 ImageOpt = Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)]
 GpusOpt = Annotated[bool, typer.Option("--gpus", help=GPUS_HELP)]
 NetworkOpt = Annotated[Network, typer.Option("--network", help=NETWORK_HELP)]
+
+# Prices for models the table does not know (USD per million tokens), shared by every command that calls a model.
+PriceInputOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--price-input",
+        min=0,
+        help="USD per 1M prompt tokens for a model with no known price (with --price-output); makes --max-cost work.",
+    ),
+]
+PriceOutputOpt = Annotated[
+    float | None,
+    typer.Option("--price-output", min=0, help="USD per 1M completion tokens for a model with no known price."),
+]
+PricesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices",
+        help="A YAML/JSON file of prices: MODEL: {input: USD, output: USD, cached_input: USD} per 1M tokens. A "
+        "provider that reports its own cost (OpenRouter) is billed by that.",
+    ),
+]

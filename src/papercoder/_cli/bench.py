@@ -16,6 +16,9 @@ from papercoder._cli._common import (
     JudgeModelOpt,
     KeyEnvOpt,
     ModelOpt,
+    PriceInputOpt,
+    PriceOutputOpt,
+    PricesOpt,
     err,
     errors_to_exit,
     out,
@@ -24,6 +27,7 @@ from papercoder._cli._common import (
 )
 from papercoder.errors import InputError
 from papercoder.llm import registry
+from papercoder.llm.pricing import apply_prices
 
 
 def _effort(value: str | None) -> str | None:
@@ -97,6 +101,9 @@ def bench_command(
     as_json: pb.BenchJsonOpt = False,
     max_cost: pb.MaxCostOpt = None,
     max_tokens: pb.MaxTokensOpt = None,
+    price_input: PriceInputOpt = None,
+    price_output: PriceOutputOpt = None,
+    prices: PricesOpt = None,
 ) -> None:
     """Run methods on every paper of DATASET_DIR, judge them, and write a Table-1-style summary (Markdown, CSV).
 
@@ -132,6 +139,7 @@ def bench_command(
         target = out_dir or dataset.parent / f"{dataset.name}_bench"
         choice = registry.resolve(model, base_url, api_key_env)
         judge_choice = registry.resolve(judge_model or model, base_url, api_key_env)
+        apply_prices([choice.name, judge_choice.name], price_input, price_output, prices)
         for warning in {c.demo_warning for c in (choice, judge_choice) if c.demo_warning}:
             warn(warning)
         generator = registry.build(choice)

@@ -19,6 +19,9 @@ from papercoder._cli._common import (
     JsonOpt,
     Network,
     NetworkOpt,
+    PriceInputOpt,
+    PriceOutputOpt,
+    PricesOpt,
     QuietOpt,
     SandboxKind,
     SandboxOpt,
@@ -27,6 +30,7 @@ from papercoder._cli._common import (
 from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError
 from papercoder.llm import registry
+from papercoder.llm.pricing import apply_prices
 from papercoder.llm.registry import ModelChoice
 from papercoder.llm.urls import safe_url
 from papercoder.pipeline.debugging import DebugNotConverged, DebugOptions, DebugResult, failure_message, open_run
@@ -132,6 +136,9 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option("--model", "-m", help="Default: the run's own model.")] = None,
         base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
         api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Variable holding the key.")] = None,
+        price_input: PriceInputOpt = None,
+        price_output: PriceOutputOpt = None,
+        prices: PricesOpt = None,
         quiet: QuietOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
@@ -158,6 +165,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"not a papercoder run directory (no readable manifest.json): {run_dir}")
             choose_backend(options.sandbox)  # no working sandbox: one line now, before the model is set up
             choice = model_of_run(manifest, model, base_url, api_key_env)
+            apply_prices([choice.name], price_input, price_output, prices)
             view = ProgressView(err, enabled=not (quiet or as_json))
             with hold(run_dir, "debug"), view:  # one process at a time in a run dir (``rundir_lock``)
                 ctx = open_run(run_dir, registry.build(choice), on_event=view)

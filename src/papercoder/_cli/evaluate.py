@@ -18,6 +18,9 @@ from papercoder._cli._common import (
     JsonOpt,
     JudgeModelOpt,
     KeyEnvOpt,
+    PriceInputOpt,
+    PriceOutputOpt,
+    PricesOpt,
     errors_to_exit,
     run_closing,
     warn,
@@ -29,6 +32,7 @@ from papercoder.fsutil import atomic_write_json
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
 from papercoder.llm.cache import CachedModel, CallCache
+from papercoder.llm.pricing import apply_prices
 from papercoder.rundir_lock import hold
 
 err = Console(stderr=True, highlight=False)
@@ -98,6 +102,9 @@ def eval_command(
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Result JSON (default: RUN_DIR/eval/<mode>.json).")
     ] = None,
+    price_input: PriceInputOpt = None,
+    price_output: PriceOutputOpt = None,
+    prices: PricesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Judge a generated repository 1–5 against its paper, n samples averaged (the Paper2Code protocol).
@@ -122,6 +129,7 @@ def eval_command(
         gold_repo = read_repo(gold, include=include or (), max_files=max_files) if gold is not None else None
         result_path = out_path or found.eval_dir / f"{chosen}.json"
         judge = _judge(judge_model, base_url, api_key_env, as_json)
+        apply_prices([judge.name], price_input, price_output, prices)
         cached = CachedModel(judge, CallCache(result_path.parent / "calls"))
         result = run_closing(
             [judge],
@@ -200,6 +208,9 @@ def grade_command(
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Result JSON (default: RUN_DIR/eval/rubric[-CATEGORY].json).")
     ] = None,
+    price_input: PriceInputOpt = None,
+    price_output: PriceOutputOpt = None,
+    prices: PricesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Grade a repository on a PaperBench rubric: each leaf 0/1, parents by weighted mean.
@@ -218,6 +229,7 @@ def grade_command(
         suffix = f"-{'-'.join(category.lower().split())}" if category else ""
         result_path = out_path or found.eval_dir / f"rubric{suffix}.json"
         judge = _judge(judge_model, base_url, api_key_env, as_json)
+        apply_prices([judge.name], price_input, price_output, prices)
         cached = CachedModel(judge, CallCache(result_path.parent / "calls"))
         result = run_closing(
             [judge],

@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from papercoder._api import get_model, refine_options
-from papercoder._cli._common import errors_to_exit
+from papercoder._cli._common import PriceInputOpt, PriceOutputOpt, PricesOpt, errors_to_exit
 from papercoder._cli.progress import ProgressView
 from papercoder.errors import InputError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
+from papercoder.llm.pricing import apply_prices
 from papercoder.pipeline.refine import RefineResult
 from papercoder.pipeline.refine import run as refine_run
 from papercoder.run import RunDir
@@ -82,6 +83,9 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--max-tokens", min=1, help="Stop (exit 3) before passing this many tokens.")
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")] = False,
+        price_input: PriceInputOpt = None,
+        price_output: PriceOutputOpt = None,
+        prices: PricesOpt = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")] = False,
     ) -> None:
         """Check the repository against the paper and fix what is missing, round by round.
@@ -109,6 +113,7 @@ def register(app: typer.Typer) -> None:
             with hold(run_dir, "refine"), view:  # one process at a time in a run dir (``rundir_lock``)
                 generator = registry.build(choice)
                 judge = build_judge(judge_model, base_url, api_key_env, generator)
+                apply_prices([generator.name, judge.name], price_input, price_output, prices)
                 ctx = open_run(run_dir, generator, on_event=view, budget=budget)
 
                 async def go() -> RefineResult:

@@ -27,6 +27,9 @@ from papercoder._cli._common import (
     NetworkOpt,
     PdfEngine,
     PdfEngineOpt,
+    PriceInputOpt,
+    PriceOutputOpt,
+    PricesOpt,
     QuietOpt,
     SandboxKind,
     SandboxOpt,
@@ -39,6 +42,8 @@ from papercoder._cli.estimate import estimate_command
 from papercoder._cli.progress import ProgressView, problem_count, summary_table, usd
 from papercoder._cli.refine import JudgeOpt, RubricOpt, closing_line
 from papercoder.errors import EXIT_PROBLEMS
+from papercoder.llm import registry
+from papercoder.llm.pricing import apply_prices
 from papercoder.pipeline.debugging import DebugResult
 from papercoder.run import RunDir
 
@@ -129,6 +134,9 @@ def run(
     ] = 0,
     rubric: RubricOpt = None,
     judge_model: JudgeOpt = None,
+    price_input: PriceInputOpt = None,
+    price_output: PriceOutputOpt = None,
+    prices: PricesOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -138,6 +146,8 @@ def run(
     """
     with errors_to_exit():
         if estimate:
+            named = registry.resolve(model, base_url, api_key_env).name
+            apply_prices([named], price_input, price_output, prices)
             estimate_command(
                 paper,
                 model,
@@ -182,6 +192,9 @@ def run(
             rubric=rubric,
             judge_model=judge_model,
             reasoning_model=reasoning_model,
+            price_input=price_input,
+            price_output=price_output,
+            prices=prices,
         )
 
 

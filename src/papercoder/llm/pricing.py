@@ -96,6 +96,26 @@ def load_prices(path: Path) -> dict[str, Price]:
     return loaded
 
 
+def apply_prices(
+    models: list[str], price_input: float | None, price_output: float | None, prices_file: Path | None
+) -> None:
+    """What ``--prices FILE`` and ``--price-input``/``--price-output`` say: the file's prices, then the given pair
+    for each of ``models`` that still has no price (a listed or filed price is kept).
+
+    Raises:
+        InputError: only one of the pair is given, or the file cannot be used.
+    """
+    if prices_file is not None:
+        load_prices(prices_file)
+    if price_input is None and price_output is None:
+        return
+    if price_input is None or price_output is None:
+        raise InputError("--price-input and --price-output go together: give both, in USD per million tokens")
+    for model in models:
+        if model and price_for(model) is None:
+            set_price(model, price_input, price_output)
+
+
 def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
