@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -132,40 +133,51 @@ def problem_count(problems: list[str]) -> str:
 
 
 def summary_table(manifest: Manifest) -> Table:
-    """Per stage: status, calls (from cache), tokens (cached share), cost and time."""
-    table = Table(title=f"{manifest.paper.title or 'run'} · {manifest.model.name}")
-    for column in ("stage", "status", "calls", "prompt", "cached", "completion", "cost", "time"):
-        table.add_column(
-            column, justify="left" if column in ("stage", "status") else "right", no_wrap=column == "status"
-        )
+    """Per stage: status, calls (from cache), prompt tokens and their cached share, output tokens, cost and time;
+    laid out to fit 80 columns (no vertical rules; the run's status, which can be long, in the caption)."""
+    colour = {"done": "green", "failed": "red"}.get(manifest.status, "yellow")
+    table = Table(
+        title=f"{manifest.paper.title or 'run'} · {manifest.model.name}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption=f"run [{colour}]{manifest.status}[/]"
+        + (
+            f" · [yellow]{problem_count(manifest.problems)} left: see checks.json[/]"
+            if manifest.problems
+            else ""
+        ),
+    )
+    for column in ("stage", "status", "calls", "prompt", "cached", "output", "cost", "time"):
+        table.add_column(column, justify="left" if column in ("stage", "status") else "right", no_wrap=True)
     for name, record in manifest.stages.items():
         if record.status == "pending":
             continue
         u = record.usage
-        share = f"{u.cached_tokens:,} ({u.cached_tokens / u.prompt_tokens:.0%})" if u.prompt_tokens else "0"
-        calls = f"{record.calls}" + (f" ({record.cached_calls} cached)" if record.cached_calls else "")
+        calls = f"{record.calls}" + (f" ({record.cached_calls}⟲)" if record.cached_calls else "")
         table.add_row(
             name,
             record.status,
             calls,
             f"{u.prompt_tokens:,}",
-            share,
+            _share(u.cached_tokens, u.prompt_tokens),
             f"{u.completion_tokens:,}",
             usd(record.cost_usd),
             f"{record.wall_s:.1f}s",
         )
     total = manifest.total_usage()
-    colour = {"done": "green", "failed": "red"}.get(manifest.status, "yellow")
-    if manifest.problems:
-        table.caption = f"[yellow]{problem_count(manifest.problems)} left after the repair round: see checks.json[/]"
     table.add_row(
         "total",
-        f"[{colour}]{manifest.status}[/]",
+        "",
         str(sum(r.calls for r in manifest.stages.values())),
         f"{total.prompt_tokens:,}",
-        f"{total.cached_tokens:,}",
+        _share(total.cached_tokens, total.prompt_tokens),
         f"{total.completion_tokens:,}",
         usd(manifest.total_cost()),
         f"{sum(r.wall_s for r in manifest.stages.values()):.1f}s",
+        style="bold",
     )
     return table
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "–"
