@@ -109,7 +109,7 @@ class ProgressView:
         elif isinstance(event, Note):
             if event.stage in self.tasks:
                 self.progress.update(self.tasks[event.stage], description=escape(event.message))
-            else:
+            if event.lasting or event.stage not in self.tasks:
                 self._print(f"[bold cyan]{event.stage:>9}[/] {escape(event.message)}")
 
     def _finished(self, event: StageFinished) -> None:
@@ -141,11 +141,7 @@ def summary_table(manifest: Manifest) -> Table:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         caption=f"run [{colour}]{manifest.status}[/]"
-        + (
-            f" · [yellow]{problem_count(manifest.problems)} left: see checks.json[/]"
-            if manifest.problems
-            else ""
-        ),
+        + (f" · [yellow]{problem_count(manifest.problems)} left: see checks.json[/]" if manifest.problems else ""),
     )
     for column in ("stage", "status", "calls", "prompt", "cached", "output", "cost", "time"):
         table.add_column(column, justify="left" if column in ("stage", "status") else "right", no_wrap=True)
