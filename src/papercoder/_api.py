@@ -173,13 +173,7 @@ def model_of(
     if choice is None:
         provider = "local" if obj.name.startswith("local/") else "custom"
         return obj, ModelInfo(name=obj.name, provider=provider, context_window=obj.context_window), (), owned
-    info = ModelInfo(
-        name=choice.name,
-        provider=choice.provider,
-        base_url=choice.base_url,
-        api_key_env=choice.api_key_env,
-        context_window=obj.context_window,
-    )
+    info = ModelInfo.of(choice, obj)
     return obj, info, (choice.demo_warning,) if choice.demo_warning else (), owned
 
 

@@ -11,8 +11,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from papercoder.fsutil import atomic_write_json, atomic_write_text, disk_errors
-from papercoder.llm.base import Usage
+from papercoder.llm.base import ChatModel, Usage
 from papercoder.llm.pricing import cost_usd
+from papercoder.llm.registry import ModelChoice
 from papercoder.llm.urls import redact, safe_url
 from papercoder.rundir_lock import held_elsewhere
 from papercoder.settings import PaperInfo, RunSettings
@@ -49,6 +50,17 @@ class ModelInfo(BaseModel):
     def _without_credentials(cls, url: str | None) -> str | None:
         # Whoever builds the record (or an older manifest read back), credentials never reach manifest.json.
         return safe_url(url) if url else url
+
+    @classmethod
+    def of(cls, choice: ModelChoice, model: ChatModel) -> ModelInfo:
+        """The record of the model ``choice`` names, built as ``model``."""
+        return cls(
+            name=choice.name,
+            provider=choice.provider,
+            base_url=choice.base_url,
+            api_key_env=choice.api_key_env,
+            context_window=model.context_window,
+        )
 
 
 class Manifest(BaseModel):

@@ -67,13 +67,7 @@ class _Job:
         if self.method == "oracle" and entry.gold is not None:
             return entry.gold
         settings = RunSettings(**self.config.pipeline.model_dump(), method=self.method)
-        info = ModelInfo(
-            name=self.choice.name,
-            provider=self.choice.provider,
-            base_url=self.choice.base_url,
-            api_key_env=self.choice.api_key_env,
-            context_window=self.model.context_window,
-        )
+        info = ModelInfo.of(self.choice, self.model)
         await run_method(entry.path, run.root, self.model, info, settings)
         return run.repo
 

@@ -200,13 +200,7 @@ class _Job:
     async def generate(self) -> None:
         """A run of the method's base (``papercoder``, ``paper`` or ``abstract``) through the engine, budgeted."""
         settings = RunSettings(**self.config.pipeline.model_dump(), method=self.method.base)
-        info = ModelInfo(
-            name=self.choice.name,
-            provider=self.choice.provider,
-            base_url=self.choice.base_url,
-            api_key_env=self.choice.api_key_env,
-            context_window=self.model.context_window,
-        )
+        info = ModelInfo.of(self.choice, self.model)
         await run_method(self.input, self.run.root, self.model, info, settings, budget=self.budget)
 
     async def refine(self) -> list[float]:
