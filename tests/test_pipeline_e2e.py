@@ -170,4 +170,4 @@ def test_dag_coding_order_from_the_cli(tmp_path: Path, server: FakeOpenAIServer,
     assert dag["context"]["main.py"] == ["utils.py", "model.py"]
     assert json.loads((out / "manifest.json").read_text())["settings"]["coding_order"] == "dag"
     code, output = run_cli(server, EXAMPLE_PAPER, tmp_path / "bad", "--coding-order", "random")
-    assert code == 2 and "--coding-order random: use sequential or dag" in output
+    assert code == 2 and "--coding-order random: use auto, sequential or dag" in output

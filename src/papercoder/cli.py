@@ -17,7 +17,7 @@ from rich.markup import escape
 from papercoder import __version__
 from papercoder.commands.debug import GPUS_HELP, IMAGE_HELP, NETWORK_HELP, SANDBOX_HELP
 from papercoder.commands.estimate import estimate_command
-from papercoder.commands.progress import ProgressView, problem_count, summary_table, usd
+from papercoder.commands.progress import ProgressView, problem_count, rate_wait_reporter, summary_table, usd
 from papercoder.errors import EXIT_PROBLEMS, PapercoderError
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
@@ -111,10 +111,11 @@ def run(
         str,
         typer.Option(
             "--coding-order",
-            help="sequential (the paper's method: task order, each file sees every earlier file) or dag (a file is "
+            help="auto (default: sequential while the earlier files fit in a quarter of the context window, then "
+            "dag), sequential (the paper's method: task order, each file sees every earlier file) or dag (a file is "
             "coded once the files it depends on are written, seeing only those).",
         ),
-    ] = "sequential",
+    ] = "auto",
     dep_context: Annotated[
         str,
         typer.Option(
@@ -149,6 +150,13 @@ def run(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds to wait for one model answer before retrying.")
     ] = 600.0,
+    rpm: Annotated[
+        float | None, typer.Option("--rpm", min=0.1, help="Send at most N requests a minute, spaced evenly.")
+    ] = None,
+    tpm: Annotated[
+        float | None,
+        typer.Option("--tpm", min=1, help="Send at most N tokens (prompt and answer limit) a minute."),
+    ] = None,
     method: Annotated[
         str,
         typer.Option(
@@ -204,6 +212,8 @@ def run(
                 max_cost=max_cost,
                 max_tokens=max_tokens,
                 timeout=timeout,
+                rpm=rpm,
+                tpm=tpm,
                 method=method,
                 keep_references=keep_references,
                 grobid_url=grobid_url,
@@ -236,11 +246,13 @@ class RunArgs:
     method: str = "papercoder"
     keep_references: bool = False
     grobid_url: str | None = None
-    coding_order: str = "sequential"
+    coding_order: str = "auto"
     dep_context: str = "interface"
     debug: bool = False
     sandbox: SandboxSpec = field(default_factory=SandboxSpec)
     max_files: int = 100
+    rpm: float | None = None
+    tpm: float | None = None
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
@@ -255,9 +267,10 @@ def _run(args: RunArgs) -> None:
     ingest = args.ingest()
     if args.method not in ("papercoder", "paper", "abstract"):
         raise PapercoderErrorExit(2, f"--method {args.method}: use papercoder, paper or abstract")
-    if args.coding_order not in ("sequential", "dag"):
-        raise PapercoderErrorExit(2, f"--coding-order {args.coding_order}: use sequential or dag")
-    order: Literal["sequential", "dag"] = "dag" if args.coding_order == "dag" else "sequential"
+    orders: dict[str, Literal["auto", "sequential", "dag"]] = {"auto": "auto", "sequential": "sequential", "dag": "dag"}
+    if args.coding_order not in orders:
+        raise PapercoderErrorExit(2, f"--coding-order {args.coding_order}: use auto, sequential or dag")
+    order = orders[args.coding_order]
     if args.dep_context not in ("interface", "full"):
         raise PapercoderErrorExit(2, f"--dep-context {args.dep_context}: use interface or full")
     dep_context: Literal["interface", "full"] = "full" if args.dep_context == "full" else "interface"
@@ -277,7 +290,9 @@ def _run(args: RunArgs) -> None:
     # Always a budget: with no limits it only keeps the running totals the progress display shows.
     budget = Budget(choice.name, max_cost_usd=args.max_cost, max_tokens=args.max_tokens)
     view = ProgressView(err, budget, enabled=not (quiet or as_json))
-    model_obj = registry.build(choice, timeout_s=args.timeout)
+    model_obj = registry.build(
+        choice, timeout_s=args.timeout, rpm=args.rpm, tpm=args.tpm, on_rate_wait=rate_wait_reporter(view)
+    )
 
     async def go() -> tuple[RunContext, DebugResult | None]:
         # One event loop for the whole run, and the client closed inside it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console
@@ -15,6 +16,19 @@ from papercoder.run import Manifest
 
 _COUNTED = re.compile(r"^(\d+)/(\d+)\s+(.*)$")
 PLANNING_TURNS = 4
+
+
+#: The progress "stage" under which a wait for the rate limiter is shown (``rate_wait_reporter``).
+RATE_LIMIT = "rate-limit"
+
+
+def rate_wait_reporter(progress: Callable[[str, str], None]) -> Callable[[float, str], None]:
+    """A rate limiter's ``on_wait`` that shows each wait through the ``progress(stage, message)`` callback."""
+
+    def report(seconds: float, reason: str) -> None:
+        progress(RATE_LIMIT, f"waiting {seconds:.1f} s: {reason}")
+
+    return report
 
 
 def usd(value: float | None) -> str:
@@ -58,6 +72,9 @@ class ProgressView:
             return
         if stage == "warning":
             self.progress.console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+            return
+        if stage == RATE_LIMIT:
+            self.progress.console.print(f"[dim]{stage:>9} {escape(message)}[/]", soft_wrap=True)
             return
         if stage == "report":
             self.progress.console.print(f"[bold cyan]{stage:>9}[/] {escape(message)}", soft_wrap=True)

@@ -35,8 +35,9 @@ class PipelineOptions(BaseModel):
     reasoning_effort: str | None = None
     temperature: float | None = None
     # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
-    # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``).
-    coding_order: Literal["sequential", "dag"] = "sequential"
+    # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``). auto:
+    # sequential while the earlier files fit in a share of the context window, then dag with interfaces.
+    coding_order: Literal["auto", "sequential", "dag"] = "auto"
     # With dag order, how the dependencies are attached: their interface (signatures, docstrings, attributes:
     # ``pipeline/interfaces.py``) or their full code. The sequential order always attaches full code.
     dep_context: Literal["interface", "full"] = "interface"
