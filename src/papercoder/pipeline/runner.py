@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from papercoder import __version__
 from papercoder.errors import InputError, PapercoderError, StorageError
@@ -61,6 +61,8 @@ class IngestOptions(BaseModel):
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
     keep_references: bool = False
     grobid_url: str | None = None
+    # Processes for PDF layout analysis (None: the cores); the same text for any number, so not recorded.
+    jobs: int | None = Field(default=None, exclude=True)
 
 
 def _identity(settings: dict[str, object]) -> dict[str, object]:
@@ -237,6 +239,7 @@ def read_paper(paper_path: Path, ingest: IngestOptions, model: ChatModel, max_pa
         pdf_engine=ingest.pdf_engine,
         keep_references=ingest.keep_references,
         grobid_url=ingest.grobid_url,
+        jobs=ingest.jobs,
     )
     full = paper.markdown()
     steps: list[str] = []
