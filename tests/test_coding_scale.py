@@ -14,7 +14,7 @@ from papercoder.llm.openai_compat import OpenAICompatModel
 from papercoder.llm.registry import ModelChoice
 from papercoder.paper.tokens import count_tokens
 from papercoder.pipeline import PipelineOptions, run_pipeline
-from papercoder.pipeline.coding import AUTO_SHARE
+from papercoder.pipeline.coding import AUTO_SHARE, DAG_INDIRECT_SHARE
 from papercoder.pipeline.interfaces import interface
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest
@@ -101,17 +101,19 @@ def test_auto_switches_to_dag_with_interfaces_when_the_earlier_files_pass_a_shar
                 "interface": [],
                 "fitted_as_interface": [],
                 "dropped": [],
+                "indirect_left_out": [],
             }
-        else:  # its dependencies, transitively (the chain: every earlier module), as interfaces
+        else:  # its dependencies, as interfaces: the direct one, and the indirect ones within their budget
             assert entry["order"] == "dag" and entry["full"] == [] and entry["dropped"] == []
-            assert entry["interface"] == [p for p in files[:i] if p != "main.py"]
+            assert sorted(entry["interface"] + entry["indirect_left_out"]) == files[:i]
+            assert files[i - 1] in entry["interface"]
     by_file = {r.headers["x-papercoder-step"].removeprefix("coding/"): r for r in coding}
     later = by_file[files[-1]].messages[-1]["content"]
     assert "as their interfaces" in later and interface("mod00.py", script.code["mod00.py"]).strip() in later
     assert "x = (x * 3 + 0) % 1000003" not in later  # no function body of an earlier file
     assert max(prompt_tokens(r) for r in coding) < window
-    # The coding prompts shrink at the switch: the largest is the last sequential one.
-    sizes = [prompt_tokens(by_file[p]) for p in files]
+    # The coding prompts of the modules shrink at the switch: the largest is the last sequential one.
+    sizes = [prompt_tokens(by_file[p]) for p in files[:-1]]
     assert sizes.index(max(sizes)) == switch - 1
 
 
@@ -151,3 +153,25 @@ def test_files_are_left_out_only_once_every_one_is_an_interface(tmp_path: Path) 
     assert main["fitted_as_interface"] == script.files[len(main["dropped"]) : -1]
     assert prompt_tokens(coding[-1]) < 3_600
     assert "left mod00.py out of its context" in "\n".join(manifest["warnings"])
+
+
+def test_dag_attaches_indirect_dependencies_nearest_first_up_to_a_share_of_the_window(tmp_path: Path) -> None:
+    script = padded(COUNT)
+    files = script.files
+    window = 16_000
+    budget = int(DAG_INDIRECT_SHARE * window)
+    _, record, coding = run(script, tmp_path / "dag", "dag", window)
+    sizes = {p: count_tokens(interface(p, script.code[p])) for p in files}
+    for i, path in enumerate(files[:-1]):
+        entry = record["files"][path]
+        kept, left = entry["interface"], entry["indirect_left_out"]
+        assert kept + left == [] if i == 0 else sorted(kept + left) == files[:i]
+        if i:
+            assert files[i - 1] in kept  # the direct dependency, always
+            indirect = [p for p in kept if p != files[i - 1]]
+            assert sum(sizes[p] for p in indirect) <= budget  # the rest within the budget ...
+            assert indirect == files[i - 1 - len(indirect) : i - 1]  # ... nearest first
+    assert record["files"]["mod07.py"]["indirect_left_out"]  # a long chain does outgrow the budget
+    assert record["files"]["main.py"]["interface"] == files[:-1]  # main imports every module directly
+    by_file = {r.headers["x-papercoder-step"].removeprefix("coding/"): r for r in coding}
+    assert attached(by_file["mod07.py"]) == record["files"]["mod07.py"]["interface"]

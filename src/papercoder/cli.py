@@ -140,6 +140,9 @@ def run(
     grobid_url: Annotated[
         str | None, typer.Option("--grobid-url", help="Read PDFs through this running GROBID server instead.")
     ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for PDF layout analysis (default: the cores).")
+    ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the run dir.")] = False,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", min=0, help="Stop (exit 3) before a call that could pass this USD.")
@@ -217,6 +220,7 @@ def run(
                 method=method,
                 keep_references=keep_references,
                 grobid_url=grobid_url,
+                jobs=jobs,
                 debug=debug,
                 sandbox=SandboxSpec(sandbox, image, gpus, network),
             )
@@ -253,12 +257,15 @@ class RunArgs:
     max_files: int = 100
     rpm: float | None = None
     tpm: float | None = None
+    jobs: int | None = None
 
     def ingest(self) -> IngestOptions:
         if self.pdf_engine not in ("pymupdf", "pypdf"):
             raise PapercoderErrorExit(2, f"--pdf-engine {self.pdf_engine}: use pymupdf or pypdf")
         engine: Literal["pymupdf", "pypdf"] = "pypdf" if self.pdf_engine == "pypdf" else "pymupdf"
-        return IngestOptions(pdf_engine=engine, keep_references=self.keep_references, grobid_url=self.grobid_url)
+        return IngestOptions(
+            pdf_engine=engine, keep_references=self.keep_references, grobid_url=self.grobid_url, jobs=self.jobs
+        )
 
 
 def _run(args: RunArgs) -> None:
@@ -360,7 +367,11 @@ def _baseline(args: RunArgs, target: Path, model: ChatModel) -> None:
         raise PapercoderErrorExit(2, f"paper not found: {args.paper}; check the path")
     ingest = args.ingest()
     parsed = load_paper(
-        args.paper, pdf_engine=ingest.pdf_engine, keep_references=ingest.keep_references, grobid_url=ingest.grobid_url
+        args.paper,
+        pdf_engine=ingest.pdf_engine,
+        keep_references=ingest.keep_references,
+        grobid_url=ingest.grobid_url,
+        jobs=ingest.jobs,
     )
 
     async def go() -> list[str]:

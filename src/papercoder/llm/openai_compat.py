@@ -343,7 +343,9 @@ class OpenAICompatModel:
         providers count them against a tokens-per-minute limit)."""
         if self.rate_limiter is None:
             return 0
-        estimate = sum(count_tokens(m["content"]) for m in messages) + (settings.max_tokens or 0) * settings.n
+        estimate = 0
+        if self.rate_limiter.wants_tokens():
+            estimate = sum(count_tokens(m["content"]) for m in messages) + (settings.max_tokens or 0) * settings.n
         await self.rate_limiter.acquire(estimate)
         return estimate
 

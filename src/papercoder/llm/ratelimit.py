@@ -56,6 +56,10 @@ class RateLimiter(Protocol):
     """What a model needs of a rate limiter. ``acquire`` waits (returning the seconds waited); ``settle`` and
     ``observe`` only record, so a cross-process implementation may send them without waiting for an answer."""
 
+    def wants_tokens(self) -> bool:
+        """Whether ``acquire`` needs the call's token estimate (counting a long prompt costs time)."""
+        ...
+
     async def acquire(self, tokens: int) -> float:
         """Wait until a call of about ``tokens`` tokens (prompt and answer limit) may be sent."""
         ...
@@ -180,6 +184,9 @@ class TokenBucketLimiter:
         if (window := self.server_tokens) is not None and now < window.resets_at and window.remaining < tokens:
             reasons.append((window.resets_at - now, "the server's token limit"))
         return max(reasons)
+
+    def wants_tokens(self) -> bool:
+        return self.tokens is not None or self.server_tokens is not None
 
     async def acquire(self, tokens: int) -> float:
         waited = 0.0

@@ -20,7 +20,13 @@ import yaml
 from papercoder.llm.base import Message
 from papercoder.parsing.code_extract import extract_code, family_of_path
 from papercoder.parsing.file_header import headed_for
-from papercoder.pipeline.coding_context import MAX_ATTACHED_CHARS, Attachment, ContextRecord, coding_messages
+from papercoder.pipeline.coding_context import (
+    MAX_ATTACHED_CHARS,
+    Attachment,
+    ContextRecord,
+    coding_messages,
+    dag_context,
+)
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.dag import CodingGraph, build_graph, python_imports
 from papercoder.pipeline.outcome import save_coding_findings
@@ -37,9 +43,12 @@ MAX_CONTINUATIONS = 3
 #: ``--coding-order auto`` codes in task order while the files written so far fit in this share of the context
 #: window, then switches to the dag order with interfaces: the prompts of the paper's method grow with the square
 #: of the file count, the dag order's about linearly.
-AUTO_SHARE = 0.25
+AUTO_SHARE = 1 / 8
 #: The window ``auto`` assumes when the model does not say (the smallest of today's hosted models).
 AUTO_ASSUMED_WINDOW = 128_000
+#: With the dag order, a file's direct dependencies are always attached; what those import in turn (nearest first)
+#: only up to this share of the window, so a long chain of imports does not make every prompt grow with its length.
+DAG_INDIRECT_SHARE = 1 / 32
 
 
 def artifact(path: str) -> str:
@@ -97,6 +106,11 @@ def _auto_limit(ctx: RunContext) -> int:
     return int(AUTO_SHARE * window)
 
 
+def _indirect_budget(ctx: RunContext) -> int:
+    """Tokens of indirect dependencies a dag-ordered prompt attaches at most."""
+    return int(DAG_INDIRECT_SHARE * (ctx.model.context_window or AUTO_ASSUMED_WINDOW))
+
+
 class _Coder:
     """The coding of one run: the files written so far, the context each was coded with, and the orders used."""
 
@@ -107,6 +121,7 @@ class _Coder:
         self.contexts: dict[str, list[str]] = {}
         self.limit: int | None = None
         self.switched_at: str | None = None
+        self.left_out: dict[str, list[str]] = {}  # indirect dependencies past the budget, per file
 
     async def sequential(self, limit: int | None) -> None:
         """Code in task order, each file with every earlier one; with ``limit`` (``auto``), only while the earlier
@@ -155,9 +170,11 @@ class _Coder:
             while pending or running:
                 for path in [p for p in pending if all(d in written for d in graph.deps[p])][: limit - len(running)]:
                     pending.remove(path)
-                    self.contexts[path] = graph.context_for(path, imports)
+                    context, self.left_out[path] = dag_context(
+                        ctx, graph, path, imports, written, as_interface, _indirect_budget(ctx)
+                    )
+                    self.contexts[path] = [a.path for a in context]
                     ctx.progress("coding", f"{len(self.contexts)}/{len(graph.order)} {path}")
-                    context = [Attachment(f, written[f], as_interface) for f in self.contexts[path]]
                     running[asyncio.create_task(self.code(path, context, "dag"), name=f"coding/{path}")] = path
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -177,7 +194,11 @@ class _Coder:
             "coding_order": self.ctx.options.coding_order,
             "auto_limit_tokens": self.limit,
             "switched_to_dag_at": self.switched_at,
-            "files": {p: self.records[p].as_json() for p in self.planning.files if p in self.records},
+            "files": {
+                p: {**self.records[p].as_json(), "indirect_left_out": self.left_out.get(p, [])}
+                for p in self.planning.files
+                if p in self.records
+            },
         }
         self.ctx.run.write("coding/context.json", json.dumps(record, indent=2) + "\n")
 

@@ -9,10 +9,12 @@ interface are the oldest left out. ``coding/context.json`` records, per coded fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from papercoder.llm.base import Message
 from papercoder.pipeline.context import RunContext
+from papercoder.pipeline.dag import CodingGraph
 from papercoder.pipeline.interfaces import interface
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.templates import render
@@ -59,6 +61,48 @@ class ContextRecord:
             "fitted_as_interface": self.fitted,
             "dropped": self.dropped,
         }
+
+
+def dag_context(
+    ctx: RunContext,
+    graph: CodingGraph,
+    path: str,
+    imports: Mapping[str, frozenset[str] | None],
+    written: Mapping[str, str],
+    as_interface: bool,
+    budget: int,
+) -> tuple[list[Attachment], list[str]]:
+    """What a dag-ordered ``path`` is coded with (in task order), and the indirect dependencies left out.
+
+    Its direct dependencies always; of the files those import in turn (``CodingGraph.context_for``), the nearest
+    first (fewest imports away, then the latest in task order) while they come to at most ``budget`` tokens.
+    """
+    reach = graph.context_for(path, imports)
+    direct = set(graph.deps.get(path, ()))
+    distance = {dep: 1 for dep in direct}
+    frontier = list(direct)
+    while frontier:
+        step: list[str] = []
+        for dep in frontier:
+            actual = imports.get(dep)
+            for nxt in graph.deps.get(dep, ()) if actual is None else sorted(actual):
+                if nxt in reach and nxt not in distance:
+                    distance[nxt] = distance[dep] + 1
+                    step.append(nxt)
+        frontier = step
+    position = {p: i for i, p in enumerate(graph.order)}
+    indirect = sorted((f for f in reach if f not in direct), key=lambda f: (distance.get(f, 99), -position[f]))
+    chosen = set(direct)
+    left_out: list[str] = []
+    spent = 0
+    for index, dep in enumerate(indirect):
+        spent += ctx.model.count_tokens(Attachment(dep, written[dep], as_interface).text(ctx))
+        if spent > budget:  # this one and every farther one stay out
+            left_out = indirect[index:]
+            break
+        chosen.add(dep)
+    context = [Attachment(f, written[f], as_interface) for f in reach if f in chosen]
+    return context, sorted(left_out, key=position.__getitem__)
 
 
 def attached(ctx: RunContext, what: str, text: str) -> str:
@@ -128,6 +172,10 @@ def _fit(
     Each step's saving is estimated from the attachment's own token counts, so a long context is counted a few
     times, not once per file; the rendered prompt is counted again before it is accepted.
     """
+    # A token is at least one byte, so a prompt of no more bytes than the budget fits without counting it (counting
+    # a long prompt on every call would cost more than the calls' own overhead).
+    if sum(len(m["content"].encode()) for m in messages) + _MESSAGE_OVERHEAD * len(messages) <= budget:
+        return messages
     size = _size(ctx, messages)
     while size > budget and kept:
         index = next((i for i, a in enumerate(kept) if not a.as_interface), None)
