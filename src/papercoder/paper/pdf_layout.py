@@ -151,11 +151,14 @@ def _modules() -> tuple[Any, Any]:
     return pymupdf, layout
 
 
-def _parse(doc: Any, pages: list[int]) -> ParsedRange:
-    """Parse ``pages`` of the open ``doc`` (line numbers removed first), in whichever process holds ``doc``."""
+def _parse(data: bytes, pages: list[int]) -> ParsedRange:
+    """Parse ``pages`` of the PDF ``data`` (line numbers removed first), in whichever process this runs.
+
+    The document is opened for this range alone: MuPDF keeps what it parsed of every page an open document has
+    served, so one document read through would hold the whole paper's worth by its end."""
     pymupdf, layout = _modules()
     found = ParsedRange(None)
-    with quiet_mupdf(pymupdf):
+    with quiet_mupdf(pymupdf), pymupdf.open(stream=data, filetype="pdf") as doc:
         for number in pages:
             found.line_numbers |= redact_line_numbers(pymupdf, doc[number])
             _hyphen_words(doc[number], found.counts, found.breaks)
@@ -164,19 +167,18 @@ def _parse(doc: Any, pages: list[int]) -> ParsedRange:
     return found
 
 
-_WORKER_DOC: Any = None
+_WORKER_DATA = b""
 
 
 def _worker_open(data: bytes) -> None:
-    """Worker initialiser: open the PDF once per worker process."""
-    global _WORKER_DOC
-    pymupdf, _ = _modules()
-    with quiet_mupdf(pymupdf):
-        _WORKER_DOC = pymupdf.open(stream=data, filetype="pdf")
+    """Worker initialiser: keep the PDF's bytes (sent once per worker) and load the layout model."""
+    global _WORKER_DATA
+    _WORKER_DATA = data
+    _modules()
 
 
 def _worker_parse(pages: list[int]) -> ParsedRange:
-    return _parse(_WORKER_DOC, pages)
+    return _parse(_WORKER_DATA, pages)
 
 
 def default_jobs() -> int:
@@ -199,11 +201,11 @@ def page_ranges(page_count: int, jobs: int) -> list[list[int]]:
     return [list(range(start, min(start + size, page_count))) for start in range(0, page_count, size)]
 
 
-def _parse_all(doc: Any, data: bytes, jobs: int) -> list[ParsedRange]:
+def _parse_all(page_count: int, data: bytes, jobs: int) -> list[ParsedRange]:
     """Every range parsed, in page order: by this process alone, or with ``jobs - 1`` workers beside it."""
-    ranges = page_ranges(doc.page_count, jobs)
+    ranges = page_ranges(page_count, jobs)
     if jobs <= 1 or len(ranges) == 1:
-        return [_parse(doc, pages) for pages in ranges]
+        return [_parse(data, pages) for pages in ranges]
     results: dict[int, ParsedRange] = {}
     workers = min(jobs - 1, len(ranges) - 1)
     pending = list(enumerate(ranges))
@@ -219,7 +221,7 @@ def _parse_all(doc: Any, data: bytes, jobs: int) -> list[ParsedRange]:
         refill()
         while pending:  # this process takes the last range left each time, the workers the first ones
             index, pages = pending.pop()
-            results[index] = _parse(doc, pages)
+            results[index] = _parse(data, pages)
             for done in [f for f in running if f.done()]:
                 results[running.pop(done)] = done.result()
             refill()
@@ -233,7 +235,7 @@ def layout_markdown(doc: Any, data: bytes, jobs: int | None = None) -> tuple[str
     whether margin line numbers were removed. The same text for any ``jobs`` (default: the cores, as far as the
     page count makes them worth starting); errors of the analysis propagate."""
     _, layout = _modules()
-    parts = _parse_all(doc, data, jobs_for(doc.page_count, jobs))
+    parts = _parse_all(doc.page_count, data, jobs_for(doc.page_count, jobs))
     document = parts[0].document  # its document-wide fields (table of contents, metadata) are every range's
     document.pages = [page for part in parts for page in part.document.pages]
     sizes = {

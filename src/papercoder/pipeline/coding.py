@@ -48,7 +48,7 @@ AUTO_SHARE = 1 / 8
 AUTO_ASSUMED_WINDOW = 128_000
 #: With the dag order, a file's direct dependencies are always attached; what those import in turn (nearest first)
 #: only up to this share of the window, so a long chain of imports does not make every prompt grow with its length.
-DAG_INDIRECT_SHARE = 1 / 32
+DAG_INDIRECT_SHARE = 1 / 64
 
 
 def artifact(path: str) -> str:
@@ -122,6 +122,13 @@ class _Coder:
         self.limit: int | None = None
         self.switched_at: str | None = None
         self.left_out: dict[str, list[str]] = {}  # indirect dependencies past the budget, per file
+        self._tokens: dict[str, int] = {}
+
+    def tokens(self, text: str) -> int:
+        """The model's token count of ``text``, counted once per run."""
+        if text not in self._tokens:
+            self._tokens[text] = self.ctx.model.count_tokens(text)
+        return self._tokens[text]
 
     async def sequential(self, limit: int | None) -> None:
         """Code in task order, each file with every earlier one; with ``limit`` (``auto``), only while the earlier
@@ -171,7 +178,7 @@ class _Coder:
                 for path in [p for p in pending if all(d in written for d in graph.deps[p])][: limit - len(running)]:
                     pending.remove(path)
                     context, self.left_out[path] = dag_context(
-                        ctx, graph, path, imports, written, as_interface, _indirect_budget(ctx)
+                        ctx, graph, path, imports, written, as_interface, _indirect_budget(ctx), self.tokens
                     )
                     self.contexts[path] = [a.path for a in context]
                     ctx.progress("coding", f"{len(self.contexts)}/{len(graph.order)} {path}")

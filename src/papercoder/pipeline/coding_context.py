@@ -9,7 +9,7 @@ interface are the oldest left out. ``coding/context.json`` records, per coded fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from papercoder.llm.base import Message
@@ -71,11 +71,13 @@ def dag_context(
     written: Mapping[str, str],
     as_interface: bool,
     budget: int,
+    count: Callable[[str], int],
 ) -> tuple[list[Attachment], list[str]]:
     """What a dag-ordered ``path`` is coded with (in task order), and the indirect dependencies left out.
 
     Its direct dependencies always; of the files those import in turn (``CodingGraph.context_for``), the nearest
-    first (fewest imports away, then the latest in task order) while they come to at most ``budget`` tokens.
+    first (fewest imports away, then the latest in task order) while they come to at most ``budget`` tokens
+    (``count``: the model's token count, which the caller may cache: the same files recur in many contexts).
     """
     reach = graph.context_for(path, imports)
     direct = set(graph.deps.get(path, ()))
@@ -96,7 +98,7 @@ def dag_context(
     left_out: list[str] = []
     spent = 0
     for index, dep in enumerate(indirect):
-        spent += ctx.model.count_tokens(Attachment(dep, written[dep], as_interface).text(ctx))
+        spent += count(Attachment(dep, written[dep], as_interface).text(ctx))
         if spent > budget:  # this one and every farther one stay out
             left_out = indirect[index:]
             break
