@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,37 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 EXAMPLE_PAPER = REPO_ROOT / "examples" / "tiny_paper.md"
 TEST_KEY = "sk-test-papercoder-0123456789abcdefXYZ"
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def no_real_provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Any lookup of or connection to a host that is not this machine is refused, and fails the test even when the
+    client swallows the error: no test reaches a real provider, whatever key or URL leaks in from the environment.
+    (A guard on sockets, not a double of the client.) The test gets the list of refused hosts."""
+    refused: list[str] = []
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def check(host: object) -> None:
+        if str(host) not in _LOOPBACK:
+            refused.append(str(host))
+            raise OSError(f"a test tried to reach {host}: tests talk only to the loopback fake server")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            check(address[0])
+        real_connect(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        check(host.decode() if isinstance(host, bytes) else host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield refused
+    assert not refused, f"a test tried to reach {', '.join(dict.fromkeys(refused))}"
 
 
 @pytest.fixture

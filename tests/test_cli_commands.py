@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply
 
@@ -197,3 +197,43 @@ def test_error_text_is_printed_literally_not_as_markup(tmp_path: Path) -> None:
     assert "paper[local][bold].md" in result.output
     result = runner.invoke(app, ["--help"])
     assert "papercoder[local]" in result.output
+
+
+def test_help_shows_flags_as_flags_and_wraps_to_the_terminal() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    for command in (["run", "--help"], ["debug", "--help"], ["--help"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "papercoder", *command], capture_output=True, text=True, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert "<bool>" not in done.stdout and "--help" in done.stdout
+        assert max(len(line) for line in done.stdout.splitlines()) <= 80, done.stdout
+    assert (
+        "--fresh"
+        in subprocess.run(
+            [sys.executable, "-m", "papercoder", "run", "--help"], capture_output=True, text=True, env=env, check=False
+        ).stdout
+    )
+
+
+def test_an_estimate_command_points_to_run_estimate() -> None:
+    result = runner.invoke(app, ["estimate", "paper.pdf", "--model", "openai/o3-mini"])
+    assert result.exit_code == 2
+    assert "papercoder run PAPER --estimate" in result.output and result.output.count("\n") == 1
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_closing_table_fits_80_columns(tmp_path: Path) -> None:
+    from tests.scenario import Paper2CodeScript
+
+    with FakeOpenAIServer(Paper2CodeScript()) as server:
+        args = ["run", str(EXAMPLE_PAPER), "--out", str(tmp_path / "run"), "--model", "gpt-4o"]
+        result = runner.invoke(app, [*args, "--base-url", server.base_url], env={"OPENAI_API_KEY": TEST_KEY})
+    assert result.exit_code == 0, result.output
+    table = result.output[result.output.index(" stage ") : result.output.index("\ndone ")].splitlines()
+    assert max(len(line) for line in table) <= 80, result.output  # the closing line after it is one line, unwrapped
+    assert any(line.split()[:2] == ["planning", "done"] for line in table), result.output

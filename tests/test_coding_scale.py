@@ -10,10 +10,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import papercoder
 from papercoder.llm.openai_compat import OpenAICompatModel
-from papercoder.llm.registry import ModelChoice
 from papercoder.paper.tokens import count_tokens
-from papercoder.pipeline import PipelineOptions, run_pipeline
 from papercoder.pipeline.coding import AUTO_SHARE, DAG_INDIRECT_SHARE
 from papercoder.pipeline.interfaces import interface
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
@@ -52,14 +51,13 @@ def run(
 ) -> tuple[dict[str, Any], dict[str, Any], list[RecordedRequest]]:
     """Run the pipeline; the manifest, ``coding/context.json`` and the coding requests in arrival order."""
     with FakeOpenAIServer(script) as server:
-        choice = ModelChoice("compat", "fake-model", "fake-model", server.base_url, None)
         model = OpenAICompatModel(
             "fake-model", base_url=server.base_url, api_key=TEST_KEY, max_retries=0, context_window=window
         )
 
         async def go() -> None:
-            try:
-                await run_pipeline(EXAMPLE_PAPER, out, choice, model, PipelineOptions(coding_order=order))
+            try:  # a model object given to the library is the caller's to close
+                await papercoder.run_async(EXAMPLE_PAPER, out, model=model, coding_order=order)
             finally:
                 await model.aclose()
 

@@ -12,9 +12,8 @@ from typing import Any, Literal
 
 import pytest
 
+import papercoder
 from papercoder.llm.openai_compat import OpenAICompatModel
-from papercoder.llm.registry import ModelChoice
-from papercoder.pipeline import PipelineOptions, run_pipeline
 from papercoder.pipeline.dag import build_graph, module_names, python_imports
 from papercoder.pipeline.interfaces import interface
 from papercoder.pipeline.schemas import ArchitectureDesign, FileLogic, LogicDesign
@@ -80,13 +79,18 @@ def run(
 ) -> tuple[dict[str, Any], list[RecordedRequest]]:
     """Run the pipeline against the fake server; the manifest and the coding requests, in arrival order."""
     with FakeOpenAIServer(responder) as server:
-        choice = ModelChoice("compat", "fake-model", "fake-model", server.base_url, None)
         model = OpenAICompatModel("fake-model", base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-        options = PipelineOptions(coding_order=order, concurrency=concurrency, dep_context=dep_context)
 
         async def go() -> None:
-            try:
-                await run_pipeline(EXAMPLE_PAPER, out, choice, model, options)
+            try:  # a model object given to the library is the caller's to close
+                await papercoder.run_async(
+                    EXAMPLE_PAPER,
+                    out,
+                    model=model,
+                    coding_order=order,
+                    concurrency=concurrency,
+                    dep_context=dep_context,
+                )
             finally:
                 await model.aclose()
 

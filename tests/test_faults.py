@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import (
     Answer,

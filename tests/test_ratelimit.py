@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from papercoder.commands.progress import ProgressView, rate_wait_reporter
+from papercoder._api import rate_wait_notes
+from papercoder._cli.progress import ProgressView
 from papercoder.llm.base import CallSettings
-from papercoder.llm.budget import Budget
 from papercoder.llm.openai_compat import OpenAICompatModel
 from papercoder.llm.ratelimit import TokenBucketLimiter, parse_duration, retry_after, shared_limiter
 from tests.conftest import EXAMPLE_PAPER
@@ -156,8 +156,8 @@ def test_calls_to_the_server_are_spaced_and_a_429_pauses_the_others() -> None:
 
 def test_a_wait_shows_in_the_progress_display() -> None:
     buffer = io.StringIO()
-    view = ProgressView(Console(file=buffer, width=120), Budget("m"))
-    rate_wait_reporter(view)(12.34, "tokens per minute (--tpm)")
+    view = ProgressView(Console(file=buffer, width=120))
+    rate_wait_notes(view)(12.34, "tokens per minute (--tpm)")
     assert "rate-limit waiting 12.3 s: tokens per minute (--tpm)" in buffer.getvalue()
     assert not view.tasks  # a message, not a stage: the display's stages are untouched
 

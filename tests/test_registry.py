@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from papercoder.commands.debug import model_of_run
+from papercoder._cli.debug import model_of_run
 from papercoder.errors import InputError
 from papercoder.llm.registry import DEMO_WARNING, OPENAI_BASE_URL, resolve
 from papercoder.llm.urls import client_settings, redact, split_base_url
@@ -131,9 +131,9 @@ def test_debug_never_sends_a_key_to_an_endpoint_only_the_manifest_names() -> Non
     with pytest.raises(InputError, match=r"pass --base-url http://elsewhere:9/v1 to use it again"):
         model_of_run(manifest, None, None, None, env={"OPENAI_API_KEY": "sk-x"})
     # The manifest's own key variable counts too.
-    manifest.model.api_key_env = "THEIR_KEY"
+    manifest.model.api_key_env = "THEIR_API_KEY"
     with pytest.raises(InputError, match="your key will be sent there"):
-        model_of_run(manifest, None, None, None, env={"THEIR_KEY": "k-123"})
+        model_of_run(manifest, None, None, None, env={"THEIR_API_KEY": "k-123"})
     # No key set: nothing to leak, the recorded endpoint is used without one.
     choice = model_of_run(manifest, None, None, None, env={})
     assert (choice.base_url, choice.api_key_env) == ("http://elsewhere:9/v1", None)
@@ -145,3 +145,12 @@ def test_debug_never_sends_a_key_to_an_endpoint_only_the_manifest_names() -> Non
         manifest, None, None, None, env={"OPENAI_API_KEY": "sk-x", "PAPERCODER_BASE_URL": "http://m/v1"}
     )
     assert (mine.base_url, mine.api_key_env) == ("http://m/v1", "OPENAI_API_KEY")
+
+
+@pytest.mark.parametrize("variable", ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "HOME", "openai_api_key"])
+def test_a_manifest_cannot_name_any_variable_as_the_key(variable: str) -> None:
+    manifest = Manifest(model=ModelInfo(name="openai/gpt-4.1", provider="openai", api_key_env=variable))
+    env = {variable: "not-a-model-key", "OPENAI_API_KEY": "sk-mine"}
+    assert model_of_run(manifest, None, None, None, env=env).api_key_env == "OPENAI_API_KEY"
+    honoured = Manifest(model=ModelInfo(name="openai/gpt-4.1", provider="openai", api_key_env="MY_API_KEY"))
+    assert model_of_run(honoured, None, None, None, env={**env, "MY_API_KEY": "k"}).api_key_env == "MY_API_KEY"

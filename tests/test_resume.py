@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from tests.conftest import EXAMPLE_PAPER, REPO_ROOT, TEST_KEY
 from tests.fakes.openai_server import Answer, DropConnection, FakeOpenAIServer, RecordedRequest
 from tests.scenario import Paper2CodeScript, many_files_script

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from papercoder import rundir_lock
-from papercoder.cli import app
+from papercoder._cli.main import app
 from papercoder.report.load import load_run
 from papercoder.run import StageClock, StageRecord
 from papercoder.rundir_lock import RunDirBusy, held_elsewhere, hold

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from tests.conftest import EXAMPLE_PAPER
 from tests.fakes.openai_server import Answer, ErrorReply, FakeOpenAIServer, RawReply, RecordedRequest, StreamError
 from tests.scenario import Paper2CodeScript

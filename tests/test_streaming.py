@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
+import papercoder
 from papercoder.errors import ModelError
 from papercoder.llm.base import CallSettings, Completion, Message
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.openai_compat import OpenAICompatModel
-from papercoder.llm.registry import ModelChoice
-from papercoder.pipeline import PipelineOptions, run_pipeline
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
 from tests.fakes.openai_server import (
     ErrorReply,
@@ -237,12 +236,11 @@ def long_paper(tmp_path: Path) -> Path:
 
 def run_scenario(paper: Path, out: Path, stream: bool) -> dict[str, Any]:
     with FakeOpenAIServer(Paper2CodeScript()) as server:
-        choice = ModelChoice("compat", "fake-model", "fake-model", server.base_url, None)
         model = model_for(server, stream=stream)
 
         async def go() -> None:
             try:
-                await run_pipeline(paper, out, choice, model, PipelineOptions(concurrency=1))
+                await papercoder.run_async(paper, out, model=model, concurrency=1)
             finally:
                 await model.aclose()
 

@@ -10,6 +10,8 @@ import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,16 @@ def atomic_write_text(path: Path, text: str) -> None:
     Raises:
         StorageError: the disk refused the write (see ``_DISK_PROBLEMS``); ``path`` is left as it was.
     """
-    try:
+    with disk_errors(path):
         _write_through_temp(path, text)
+
+
+@contextmanager
+def disk_errors(path: Path) -> Iterator[None]:
+    """Turn an ``OSError`` that is the disk's fault (full, read-only, ...) while writing ``path`` into a
+    ``StorageError`` naming the folder and the fix; other errors propagate as they are."""
+    try:
+        yield
     except OSError as exc:
         problem = _DISK_PROBLEMS.get(exc.errno or 0)
         if problem is None:

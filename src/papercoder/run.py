@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from papercoder.fsutil import atomic_write_json, atomic_write_text
+from papercoder.fsutil import atomic_write_json, atomic_write_text, disk_errors
 from papercoder.llm.base import Usage
 from papercoder.llm.pricing import cost_usd
 from papercoder.llm.urls import redact, safe_url
 from papercoder.rundir_lock import held_elsewhere
+from papercoder.settings import PaperInfo, RunSettings
 
 # ``interrupted``: the manifest says ``running`` but no live process holds the run dir (it was killed).
 StageStatus = Literal["pending", "running", "done", "failed", "skipped", "interrupted"]
-STAGES = ("ingest", "planning", "analysis", "coding")
 
 
 class StageRecord(BaseModel):
@@ -57,10 +58,11 @@ class Manifest(BaseModel):
     created_at: str = ""
     updated_at: str = ""
     status: Literal["running", "done", "done-with-problems", "failed", "interrupted"] = "running"
-    paper: dict[str, object] = Field(default_factory=dict)
+    paper: PaperInfo = Field(default_factory=PaperInfo)
     model: ModelInfo = Field(default_factory=ModelInfo)
-    settings: dict[str, object] = Field(default_factory=dict)
-    stages: dict[str, StageRecord] = Field(default_factory=lambda: {s: StageRecord() for s in STAGES})
+    settings: RunSettings = Field(default_factory=RunSettings)
+    # In the method's order (``papercoder._engine.METHODS``): the report and the summary table show them so.
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
     files: list[str] = Field(default_factory=list)
     # repo/ as the pipeline last wrote it (path → sha256): a file that differs now was changed afterwards (by
     # ``papercoder debug`` or by hand), and a later ``run`` keeps it rather than rewrite it from the call cache.
@@ -110,14 +112,19 @@ class RunDir:
         self.repo = root / "repo"
         self.manifest_path = root / "manifest.json"
         self.lock_path = root / ".lock"
+        # Told of each file ``write`` wrote (its path relative to the root): the engine turns it into an event.
+        self.on_write: Callable[[str], None] | None = None
 
     def create(self) -> None:
         for folder in (self.paper, self.planning, self.analysis, self.coding, self.calls, self.repo):
-            folder.mkdir(parents=True, exist_ok=True)
+            with disk_errors(folder):
+                folder.mkdir(parents=True, exist_ok=True)
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative
         atomic_write_text(path, text)
+        if self.on_write is not None:
+            self.on_write(relative)
         return path
 
     def read(self, relative: str) -> str:
@@ -148,9 +155,10 @@ class RunDir:
 class StageClock:
     """Times a stage and adds each call's usage and cost to its record."""
 
-    def __init__(self, record: StageRecord, model_name: str) -> None:
+    def __init__(self, record: StageRecord, model_name: str, stage: str = "") -> None:
         self.record = record
         self.model_name = model_name
+        self.stage = stage
         self._t0 = 0.0
         self._before = 0.0
 
@@ -172,9 +180,10 @@ class StageClock:
         """Bring ``wall_s`` up to now, so a manifest saved mid-stage (and left by a killed run) holds the time."""
         self.record.wall_s = round(self._before + time.monotonic() - self._t0, 3)
 
-    def add(self, usage: Usage, from_cache: bool) -> None:
-        """Count one answer. Usage and cost are what the answer cost when it was made, cached or not, so a resumed
-        run records the same totals as an uninterrupted one; ``cached_calls`` says how many were served from cache."""
+    def add(self, usage: Usage, from_cache: bool) -> float | None:
+        """Count one answer; its cost (None when the model's price is unknown). Usage and cost are what the answer
+        cost when it was made, cached or not, so a resumed run records the same totals as an uninterrupted one;
+        ``cached_calls`` says how many were served from cache."""
         self.tick()
         self.record.calls += 1
         if from_cache:
@@ -185,6 +194,7 @@ class StageClock:
             self.record.cost_usd = None
         else:
             self.record.cost_usd += cost
+        return cost
 
     def finish(self, status: StageStatus, error: str | None = None) -> None:
         self.record.status = status

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from papercoder.commands.evaluate import register
+from papercoder._cli import bench, evaluate
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from tests.conftest import TEST_KEY
 from tests.evaluation.helpers import judge_json
@@ -20,7 +20,8 @@ runner = CliRunner()
 
 def make_app() -> typer.Typer:
     app = typer.Typer()
-    register(app)
+    evaluate.register(app)
+    bench.register(app)
     return app
 
 

@@ -380,6 +380,8 @@ class FakeOpenAIServer:
             cached = min(prompt_tokens, self.cache.cached_tokens(model, prompt)) if self.cache else 0
         per_choice = [completion_tokens_of(r) for r in replies]
         usage = usage_body(prompt_tokens, sum(per_choice), cached, sum(r.reasoning_tokens for r in replies))
+        if any(r.cost is not None for r in replies):
+            usage["cost"] = sum(r.cost or 0.0 for r in replies)
         head = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:29]}",
             "created": int(time.time()),

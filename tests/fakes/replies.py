@@ -79,6 +79,9 @@ class Reply:
     cached_tokens: int | None = None
     reasoning_tokens: int = 0
     tool_calls: list[dict[str, Any]] | None = None
+    cost: float | None = None  # sent as ``usage.cost`` (USD), as OpenRouter reports what it billed
+    # Thinking sent beside the answer, as DeepSeek's API and vLLM's reasoning parser do (``reasoning_content``).
+    reasoning_content: str | None = None
 
 
 @dataclass

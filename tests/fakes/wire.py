@@ -243,6 +243,8 @@ def message_body(reply: Reply) -> dict[str, Any]:
     }
     if reply.tool_calls:
         message["tool_calls"] = reply.tool_calls
+    if reply.reasoning_content is not None:
+        message["reasoning_content"] = reply.reasoning_content
     return message
 
 
@@ -274,6 +276,7 @@ def stream_deltas(reply: Reply, pieces: int) -> list[dict[str, Any]]:
     deltas: list[dict[str, Any]] = [
         {"role": "assistant", "content": "" if reply.content is not None else None, "refusal": None}
     ]
+    deltas += [{"reasoning_content": part} for part in split_text(reply.reasoning_content or "", pieces)]
     deltas += [{"content": part} for part in split_text(reply.content or "", pieces)]
     for i, call in enumerate(reply.tool_calls or []):
         function = call.get("function", {})

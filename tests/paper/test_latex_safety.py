@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from papercoder.errors import InputError
 from papercoder.paper import load_paper
 from papercoder.paper.latex_files import MAX_ENTRIES

@@ -92,3 +92,10 @@ def test_requirement_names_and_import_aliases() -> None:
     )
     assert names == {"numpy", "my-pkg", "opencv-python"}
     assert covers("cv2", names) and covers("numpy", names) and not covers("torch", names)
+
+
+def test_absurdly_nested_code_is_a_syntax_finding_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "deep.py").write_text("x = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n")
+    (tmp_path / "main.py").write_text("import deep\n")
+    findings = static_checks(tmp_path)
+    assert [(f.kind, f.path) for f in findings if f.kind == "syntax"] == [("syntax", "deep.py")]

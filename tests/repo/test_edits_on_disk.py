@@ -1,10 +1,15 @@
-"""Edits as real models write them, applied to a repository on disk (``parsing/edits.apply_to_repo``)."""
+"""Edits as real models write them, applied to a repository on disk (``parsing/edit_apply.apply_to_repo``)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from typing import IO, Any
 
+import pytest
+
+from papercoder.errors import StorageError
 from papercoder.parsing.edit_apply import apply_to_repo
 from papercoder.parsing.edits import parse_edits
 
@@ -62,3 +67,21 @@ def test_paths_outside_the_repo_are_refused(tmp_path: Path) -> None:
     assert not result.applied and len(result.failures) == 3
     assert all("refused" in f.message for f in result.failures)
     assert (tmp_path / "outside.py").read_text() == "secret = 1\n"
+
+
+def test_a_full_disk_while_applying_edits_is_one_storage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "model.py").write_text("lr = 1\n")
+    real_open = Path.open
+
+    def full_disk_double(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> IO[Any]:
+        """A test double for a full disk: every write fails with ENOSPC, reads work."""
+        if "w" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", full_disk_double)
+    edits = parse_edits("model.py\n<<<<<<< SEARCH\nlr = 1\n=======\nlr = 0.1\n>>>>>>> REPLACE\n")
+    with pytest.raises(StorageError, match=r"cannot write model.py in .*: the disk is full") as info:
+        apply_to_repo(tmp_path, edits)
+    assert "\n" not in str(info.value)
+    assert (tmp_path / "model.py").read_text() == "lr = 1\n"

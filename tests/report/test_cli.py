@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from papercoder.commands.report import register
+from papercoder._cli.report import register
 from tests.report.fixtures import make_run
 
 runner = CliRunner()

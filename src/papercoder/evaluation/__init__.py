@@ -1,8 +1,6 @@
-"""Evaluation of generated repositories: model judges, PaperBench rubrics, Table-1 statistics, the one-shot
-baselines and the benchmark runner (``papercoder.evaluation.bench``, which imports the pipeline)."""
+"""Evaluation of generated repositories: model judges, PaperBench rubrics, Table-1 statistics and the benchmark
+runner (``papercoder.evaluation.bench``, which runs the engine)."""
 
-from papercoder.evaluation.baselines import BASELINES, BaselineMethod, run_baseline
-from papercoder.evaluation.filesplit import SplitAnswer, split_files
 from papercoder.evaluation.judge import Critique, JudgeAnswer, JudgeResult, Mode, judge_repository
 from papercoder.evaluation.repofiles import RepoSnapshot, Target, read_repo, resolve_target
 from papercoder.evaluation.rubric import (
@@ -16,10 +14,9 @@ from papercoder.evaluation.rubric import (
     score_tree,
 )
 from papercoder.evaluation.stats import RepoStats, repo_stats
+from papercoder.parsing.filesplit import SplitAnswer, split_files
 
 __all__ = [
-    "BASELINES",
-    "BaselineMethod",
     "Critique",
     "GradeResult",
     "JudgeAnswer",
@@ -39,7 +36,6 @@ __all__ = [
     "read_repo",
     "repo_stats",
     "resolve_target",
-    "run_baseline",
     "score_tree",
     "split_files",
 ]

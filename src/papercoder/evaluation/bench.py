@@ -20,32 +20,30 @@ Output (``OUT``): one run directory per paper and method at ``OUT/<group>/<paper
 results in its ``eval/<mode>.json`` and the judge's calls cached in ``eval/calls/``; then ``results.md``,
 ``results.csv`` (one row per method, group and mode), ``papers.csv`` (one row per paper and method) and
 ``results.json``. Re-running the same command resumes: finished runs and cached calls are reused. A paper that
-fails is recorded with its error and does not stop the others.
+fails is recorded with its error and does not stop the others. With ``seeds`` > 1 each generating method runs once
+per seed into ``.../<method>/seed-<k>/`` (k from 1). Where the jobs run (this process, or Ray tasks) is
+``executors.py``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from papercoder._methods import LADDER
+from papercoder._methods import METHODS as ENGINE_METHODS
 from papercoder.errors import InputError
-from papercoder.evaluation.baselines import BASELINES, run_baseline
-from papercoder.evaluation.judge import JudgeResult, Mode, judge_repository
-from papercoder.evaluation.repofiles import read_repo
-from papercoder.evaluation.stats import repo_stats
-from papercoder.fsutil import atomic_write_json
-from papercoder.llm.base import ChatModel
-from papercoder.llm.cache import CachedModel, CallCache
-from papercoder.llm.registry import ModelChoice
-from papercoder.paper import load_paper
-from papercoder.pipeline import PipelineOptions, run_pipeline
-from papercoder.run import RunDir
+from papercoder.evaluation.judge import Mode
+from papercoder.settings import PipelineOptions
 
-METHODS = ("papercoder", "paper", "abstract", "oracle")
+if TYPE_CHECKING:
+    from papercoder.pipeline.debugging import DebugOptions
+
+METHODS = (*ENGINE_METHODS, "oracle")
 MODES: tuple[Mode, ...] = ("ref-free", "ref-based")
 _PAPER_SUFFIXES = (".pdf", ".tex", ".latex", ".md", ".markdown", ".txt", ".json", ".xml", ".tar.gz", ".tgz")
 ProgressFn = Callable[[str, str], None]
@@ -65,6 +63,15 @@ class PaperEntry:
     gold: Path | None
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """One unit of work: a method on a paper, with one seed (``None``: the single, unseeded run)."""
+
+    entry: PaperEntry
+    method: str
+    seed: int | None = None
+
+
 @dataclass
 class BenchConfig:
     """What to run and how to judge it."""
@@ -77,6 +84,8 @@ class BenchConfig:
     context_tokens: int | None = None
     judge_reasoning_effort: str | None = None
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    seeds: int = 1  # more than one: each generating method runs once per seed, into <method>/seed-<k>/, k from 1
+    debug: DebugOptions | None = None  # set: run and fix each generated repository before judging it
 
 
 class ModeScore(BaseModel):
@@ -99,7 +108,9 @@ class PaperRecord(BaseModel):
     method: str
     run_dir: str
     has_gold: bool = False
+    seed: int | None = None
     error: str | None = None
+    debug: dict[str, Any] | None = None  # the debug loop's outcome (``--debug``), or {"error": ...}
     tokens: int | None = None
     files: int | None = None
     functions: int | None = None
@@ -165,11 +176,13 @@ def discover(dataset: Path) -> list[PaperEntry]:
 
 def parse_methods(text: str) -> list[str]:
     """``papercoder,paper`` → a checked list of methods."""
-    methods = [m.strip() for m in text.split(",") if m.strip()]
+    named = [m.strip() for m in text.split(",") if m.strip()]
+    methods = [m for name in named for m in (LADDER if name == "ablation" else (name,))]  # the ablation table
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise InputError(
-            f"--methods {text}: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}"
+            f"--methods {text}: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)} "
+            "or ablation"
         )
     return list(dict.fromkeys(methods))
 
@@ -186,169 +199,7 @@ def parse_modes(text: str) -> list[Mode]:
     return list(dict.fromkeys(modes))
 
 
-class _Job:
-    """One method on one paper: generate (or reuse), count, judge."""
-
-    def __init__(
-        self,
-        entry: PaperEntry,
-        method: str,
-        out: Path,
-        config: BenchConfig,
-        choice: ModelChoice,
-        model: ChatModel,
-        judge: ChatModel,
-        progress: ProgressFn,
-    ) -> None:
-        self.entry, self.method, self.config = entry, method, config
-        self.choice, self.model, self.judge, self.progress = choice, model, judge, progress
-        self.run = RunDir(out / entry.group / entry.name / method)
-        self.record = PaperRecord(
-            group=entry.group,
-            paper=entry.name,
-            method=method,
-            run_dir=str(self.run.root),
-            has_gold=entry.gold is not None,
-        )
-
-    async def generate(self) -> Path:
-        entry, run = self.entry, self.run
-        if self.method == "oracle" and entry.gold is not None:
-            return entry.gold
-        if self.method == "papercoder":
-            await run_pipeline(entry.path, run.root, self.choice, self.model, self.config.pipeline)
-            return run.repo
-        options = self.config.pipeline
-        wanted = {
-            "method": self.method,
-            "temperature": options.temperature,
-            "reasoning_effort": options.reasoning_effort,
-        }
-        manifest = run.load_manifest()
-        done = (
-            manifest is not None
-            and manifest.status == "done"
-            and manifest.model.name == self.model.name
-            and all(manifest.settings.get(k) == v for k, v in wanted.items())
-        )
-        if not done:  # a finished baseline with the same settings is reused without re-reading the paper
-            await run_baseline(
-                "abstract" if self.method == "abstract" else "paper",
-                await asyncio.to_thread(load_paper, entry.path),  # PDF parsing must not stall the other papers
-                self.model,
-                run,
-                temperature=options.temperature,
-                reasoning_effort=options.reasoning_effort,
-            )
-        return run.repo
-
-    async def paper_text(self) -> str:
-        if self.run.exists("paper/paper.md"):
-            return self.run.read("paper/paper.md")
-        return (await asyncio.to_thread(load_paper, self.entry.path)).markdown()
-
-    async def evaluate(self, repo: Path, mode: Mode) -> ModeScore:
-        gold = self.entry.gold
-        if mode == "ref-based" and (gold is None or self.method == "oracle"):
-            return ModeScore(skipped="no gold repository" if gold is None else "not applicable to the oracle")
-        judge = CachedModel(self.judge, CallCache(self.run.root / "eval" / "calls"))
-        result: JudgeResult = await judge_repository(
-            judge,
-            await self.paper_text(),
-            read_repo(repo).files,
-            gold=read_repo(gold).files if mode == "ref-based" and gold is not None else None,
-            n=self.config.n,
-            reasoning_effort=self.config.judge_reasoning_effort,
-            context_tokens=self.config.context_tokens,
-            concurrency=self.config.judge_concurrency,
-        )
-        result.meta.update(
-            {
-                "paper": self.entry.name,
-                "group": self.entry.group,
-                "method": self.method,
-                "repo": str(repo),
-                "gold": str(gold) if mode == "ref-based" else None,
-            }
-        )
-        atomic_write_json(self.run.root / "eval" / f"{mode}.json", result.model_dump(mode="json"))
-        return ModeScore(
-            mean=result.mean,
-            std=result.std,
-            valid=result.valid,
-            n=result.n,
-            cost_usd=result.cost_usd,
-            error=None if result.valid else f"no valid judge sample among {result.n}",
-        )
-
-    async def __call__(self) -> PaperRecord:
-        where = f"{self.entry.group}/{self.entry.name} [{self.method}]"
-        if self.method == "oracle" and self.entry.gold is None:
-            self.record.scores = {mode: ModeScore(skipped="no gold repository") for mode in self.config.modes}
-            return self.record
-        self.progress("bench", f"{where}: generating")
-        try:
-            repo = await self.generate()
-            stats = repo_stats(repo)
-        except Exception as exc:  # one paper's failure is recorded, never fatal to the benchmark
-            self.record.error = _one_line(exc)
-            self.progress("warning", f"{where}: {self.record.error}")
-            return self.record
-        self.record.tokens, self.record.files, self.record.functions = stats.tokens, stats.files, stats.functions
-        for mode in self.config.modes:
-            self.progress("bench", f"{where}: judging {mode}")
-            try:
-                self.record.scores[mode] = await self.evaluate(repo, mode)
-            except Exception as exc:  # recorded in the table like a generation failure
-                self.record.scores[mode] = ModeScore(error=_one_line(exc))
-                self.progress("warning", f"{where} {mode}: {_one_line(exc)}")
-        return self.record
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else 'no message'}"
-
-
-async def run_bench(
-    dataset: Path,
-    out: Path,
-    config: BenchConfig,
-    *,
-    choice: ModelChoice,
-    model: ChatModel,
-    judge: ChatModel,
-    progress: ProgressFn = _quiet,
-) -> list[PaperRecord]:
-    """Run every method of ``config`` on every paper of ``dataset`` into ``out`` and judge the repositories.
-
-    Args:
-        dataset: the dataset folder (see the module docstring).
-        out: where run directories and results go.
-        config: methods, judge modes, samples and concurrency.
-        choice: the generating model's resolved options (the pipeline records them).
-        model: the generating model.
-        judge: the judge model.
-        progress: called with (stage, message) as work proceeds.
-
-    Returns:
-        One record per paper and method, in dataset order.
-    """
-    entries = discover(dataset)
-    out.mkdir(parents=True, exist_ok=True)
-    limit = 1 if choice.provider == "local" else max(1, config.concurrency)  # the embedded model is not shared
-    gate = asyncio.Semaphore(limit)
-
-    async def guarded(job: _Job) -> PaperRecord:
-        async with gate:
-            return await job()
-
-    jobs = [_Job(e, m, out, config, choice, model, judge, progress) for e in entries for m in config.methods]
-    return list(await asyncio.gather(*(guarded(job) for job in jobs)))
-
-
 __all__ = [
-    "BASELINES",
     "METHODS",
     "BenchConfig",
     "ModeScore",
@@ -357,5 +208,4 @@ __all__ = [
     "discover",
     "parse_methods",
     "parse_modes",
-    "run_bench",
 ]

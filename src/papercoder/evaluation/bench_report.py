@@ -3,7 +3,8 @@
 A summary cell is the mean over papers of each paper's mean judge score, with the population standard deviation
 over papers in parentheses. Papers whose generation or judging failed are left out of the mean and counted as
 ``failed``; modes that do not apply (ref-based without a gold repository) are counted as ``skipped``. The
-statistics columns are means over the papers whose repository was generated.
+statistics columns are means over the papers whose repository was generated. With ``--seeds``, each seed of a
+paper is one sample of the mean and standard deviation (its rows in the per-paper table say which seed).
 """
 
 from __future__ import annotations
@@ -131,8 +132,9 @@ def render_markdown(
     ]
     for r in records:
         scores = [_paper_cell(r, m) for m in modes]
+        paper = r.paper if r.seed is None else f"{r.paper} (seed {r.seed})"
         lines.append(
-            f"| {r.group} | {r.paper} | {r.method} | "
+            f"| {r.group} | {paper} | {r.method} | "
             + " | ".join(scores)
             + " | "
             + " | ".join("—" if v is None else str(v) for v in (r.tokens, r.files, r.functions))
@@ -210,6 +212,8 @@ def write_results(
                     r.files,
                     r.functions,
                     r.error or (s.error or s.skipped if s else None),
+                    r.seed,
+                    _debug_cell(r),
                 ]
             )
     paths = {
@@ -219,7 +223,10 @@ def write_results(
             summary,
         ),
         "papers.csv": _csv(
-            ["group", "paper", "method", "mode", "mean", "std", "valid", "n", "tokens", "files", "functions", "error"],
+            [
+                *["group", "paper", "method", "mode", "mean", "std", "valid", "n", "tokens", "files", "functions"],
+                *["error", "seed", "debug"],
+            ],
             per_paper,
         ),
         "results.json": json.dumps(
@@ -238,6 +245,15 @@ def write_results(
     for name, text in paths.items():
         atomic_write_text(out / name, text)
     return [out / name for name in paths]
+
+
+def _debug_cell(record: PaperRecord) -> str | None:
+    """``--debug``'s outcome: ``converged``, ``not converged`` or the error that stopped the loop."""
+    if record.debug is None:
+        return None
+    if "error" in record.debug:
+        return str(record.debug["error"])
+    return "converged" if record.debug.get("converged") else "not converged"
 
 
 def _round(value: float | None) -> float | None:

@@ -1,7 +1,8 @@
 """Model-based judging of a generated repository: reference-free (paper only) and reference-based (paper + gold).
 
-The judge lists the key components the paper requires, critiques each with a severity (high/medium/low) and gives
-a 1–5 correctness score as JSON. ``n`` samples are drawn; unparseable or out-of-range samples are dropped and the
+The judge lists the key components the paper requires, critiques each (tied to a file and function) with a severity
+(high/medium/low, by the part of the paper it touches, as the Paper2Code protocol has it) and gives a 1–5
+correctness score as JSON. ``n`` samples are drawn; unparseable or out-of-range samples are dropped and the
 rest averaged. The reported ``std`` is the population standard deviation (ddof=0) of the valid samples' scores.
 
 Sampling: one call asks for all ``n`` samples with the provider's ``n`` parameter. When fewer texts come back (a
@@ -24,6 +25,7 @@ from papercoder.errors import InputError, ModelError
 from papercoder.evaluation.repofiles import format_files
 from papercoder.evaluation.templates import render
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, Usage
+from papercoder.llm.families import sampling_for
 from papercoder.llm.pricing import cost_usd
 from papercoder.parsing.json_extract import JSONExtractionError, extract_json
 from papercoder.run import now_iso
@@ -43,10 +45,12 @@ JUDGE_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "component": {"type": "string"},
+                    "file": {"type": "string"},
+                    "function": {"type": "string"},
                     "severity": {"type": "string", "enum": ["high", "medium", "low"]},
                     "comment": {"type": "string"},
                 },
-                "required": ["component", "severity", "comment"],
+                "required": ["component", "file", "function", "severity", "comment"],
             },
         },
         "score": {"type": "integer", "minimum": 1, "maximum": 5},
@@ -56,11 +60,22 @@ JUDGE_SCHEMA: dict[str, Any] = {
 
 
 class Critique(BaseModel):
-    """One critique of one component."""
+    """One critique of one component, tied to where it is (or should be) in the repository.
+
+    ``severity`` is by the part of the paper the critique touches, as in the Paper2Code protocol (high: the core
+    method; medium: the experimental pipeline; low: details), so mean scores compare with the paper's tables.
+    ``file``/``function`` are empty in samples from before they were asked for."""
 
     component: str
     severity: Severity
     comment: str
+    file: str = ""
+    function: str = ""
+
+    @field_validator("file", "function", mode="before")
+    @classmethod
+    def _place(cls, value: object) -> object:
+        return "" if value is None else value
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -267,14 +282,16 @@ async def judge_repository(
         parts["gold repository"] = format_files(dict(gold))
     window = context_tokens or model.context_window
     prompt_tokens = check_context(model, messages, parts, window, max_tokens or ANSWER_RESERVE)
+    # A reasoning judge runs at high effort unless told otherwise, as the paper's o3-mini-high did.
+    sampling = sampling_for(model.name, reasoning_effort, temperature)
     base = CallSettings(
         step=f"eval/{mode}",
         max_tokens=max_tokens,
-        temperature=temperature,
-        reasoning_effort=reasoning_effort,
+        temperature=sampling.temperature,
+        reasoning_effort=sampling.reasoning_effort,
         json_schema=JUDGE_SCHEMA,
     )
-    notes: list[str] = []
+    notes: list[str] = list(sampling.notes)
     completions = await _draw(model, messages, base, n, concurrency, notes)
     texts = [t for c in completions for t in c.texts][:n]
     samples = [parse_sample(i, t) for i, t in enumerate(texts)]

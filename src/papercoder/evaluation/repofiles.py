@@ -14,82 +14,20 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from papercoder.errors import InputError
+from papercoder.repo.walk import code_language, read_text, walk_files
 
-# Folders that hold tooling, caches or environments, never the code under evaluation.
-IGNORED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "__pycache__",
-        ".venv",
-        "venv",
-        "env",
-        "node_modules",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".ipynb_checkpoints",
-        ".tox",
-        ".idea",
-        ".vscode",
-        "wandb",
-        ".eggs",
-    }
-)
 # What the judge reads: the suffixes the original Paper2Code evaluation reads, plus TOML/CFG configs.
 JUDGE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".md", ".sh", ".bash", ".toml", ".cfg"})
 _PRIORITY = {".py": 0, ".yaml": 1, ".yml": 1, ".toml": 1, ".cfg": 1, ".sh": 1, ".bash": 1}
 
 _BACKTICKS = re.compile(r"`+")
-_LANGUAGES = {
-    ".py": "python",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".sh": "bash",
-    ".bash": "bash",
-    ".md": "markdown",
-    ".json": "json",
-    ".toml": "toml",
-    ".cfg": "ini",
-}
-
 TargetKind = Literal["run", "paper2code", "folder"]
-
-
-def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """Every file under ``root`` as (POSIX path relative to root, path), sorted, skipping ``IGNORED_DIRS``,
-    hidden folders and symbolic links."""
-
-    def visit(folder: Path) -> Iterator[tuple[str, Path]]:
-        for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-            if entry.is_symlink():
-                continue
-            if entry.is_dir():
-                if entry.name in IGNORED_DIRS or entry.name.startswith("."):
-                    continue
-                yield from visit(entry)
-            elif entry.is_file():
-                yield entry.relative_to(root).as_posix(), entry
-
-    yield from visit(root)
-
-
-def read_text(path: Path) -> str | None:
-    """The file's text, or None when it is binary (a NUL byte) or not UTF-8."""
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 @dataclass
@@ -214,11 +152,6 @@ def resolve_target(path: Path) -> Target:
             extra["config.yaml"] = config.read_text(encoding="utf-8")
         return Target("paper2code", path, repo, None, path / "eval", extra)
     return Target("folder", path, path, None, path.parent / f"{path.name}_eval")
-
-
-def code_language(path: str) -> str:
-    """The fence tag for a file, from its extension ("" when unknown)."""
-    return _LANGUAGES.get(PurePosixPath(path).suffix.lower(), "")
 
 
 def format_files(files: dict[str, str]) -> str:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ class RubricNode(BaseModel):
     sub_tasks: list[RubricNode] = Field(default_factory=list)
     task_category: str | None = None
     finegrained_task_category: str | None = None
+    # Not in PaperBench's schema: the paper section a derived leaf comes from (``pipeline/rubric.py``).
+    section: str | None = None
 
     @property
     def is_leaf(self) -> bool:
@@ -217,6 +220,95 @@ def _ancestry(node: RubricNode, target: str, trail: list[str]) -> list[str] | No
     return None
 
 
+@dataclass(frozen=True)
+class JudgeSettings:
+    """How leaves are judged: files per leaf and their token budget, the judge's window, sampling, concurrency."""
+
+    concurrency: int = 4
+    top_k: int = 5
+    file_tokens: int = 12000
+    context_tokens: int | None = None
+    temperature: float | None = None
+    reasoning_effort: str | None = None
+    max_tokens: int | None = None
+
+
+def file_budget(model: ChatModel, paper: str | None, judging: JudgeSettings) -> int:
+    """The tokens left for a leaf's files once the paper, the instructions and the answer are counted.
+
+    Raises:
+        InputError: the paper leaves no room for files in the context window.
+    """
+    window = judging.context_tokens or model.context_window
+    budget = judging.file_tokens
+    if window is not None:
+        fixed = model.count_tokens(paper or "") + LEAF_OVERHEAD + (judging.max_tokens or ANSWER_RESERVE)
+        budget = min(budget, window - fixed)
+        if budget <= 0:
+            raise InputError(
+                f"the paper alone needs about {fixed - LEAF_OVERHEAD} tokens with the answer, which leaves no room "
+                f"for code in the judge's context window of {window}; grade without --paper or set a larger "
+                "--context-tokens"
+            )
+    return budget
+
+
+async def judge_leaves(
+    model: ChatModel,
+    tree: RubricNode,
+    leaves: Sequence[RubricNode],
+    repo: Mapping[str, str],
+    *,
+    paper: str | None = None,
+    judging: JudgeSettings = JudgeSettings(),
+) -> tuple[dict[str, LeafVerdict], list[Completion]]:
+    """Judge ``leaves`` (of ``tree``, whose path to each leaf the prompt shows) against ``repo``: each verdict
+    with the files it was shown, and every completion (for accounting). A leaf whose prompt is unchanged since an
+    earlier grading is answered by the call cache when ``model`` has one.
+
+    Raises:
+        InputError: the paper leaves no room for files in the context window.
+        ModelError: a call failed after its retries.
+    """
+    budget = file_budget(model, paper, judging)
+    index = FileIndex(repo, model.count_tokens)
+    gate = asyncio.Semaphore(max(1, judging.concurrency))
+    completions: list[Completion] = []
+
+    async def judge(leaf: RubricNode) -> tuple[str, LeafVerdict]:
+        chosen = index.select(leaf.requirements, judging.top_k, budget)
+        messages: list[Message] = [
+            {"role": "system", "content": render("judge_system.j2")},
+            {
+                "role": "user",
+                "content": render(
+                    "rubric_leaf.j2",
+                    paper=(paper or "").strip(),
+                    ancestors=_ancestry(tree, leaf.id, []) or [],
+                    requirement=leaf.requirements,
+                    category=leaf.task_category or "unspecified",
+                    finegrained=leaf.finegrained_task_category or "",
+                    files=format_files({p: repo[p] for p in chosen}),
+                ),
+            },
+        ]
+        settings = CallSettings(
+            step=f"grade/{leaf.id}",
+            max_tokens=judging.max_tokens,
+            temperature=judging.temperature,
+            reasoning_effort=judging.reasoning_effort,
+            json_schema=LEAF_SCHEMA,
+            schema_name="rubric_leaf",
+        )
+        async with gate:
+            done = await model.complete(messages, settings)
+        completions.append(done)
+        verdict = parse_leaf_answer(done.text).model_copy(update={"files": chosen})
+        return leaf.id, verdict
+
+    return dict(await asyncio.gather(*(judge(leaf) for leaf in leaves))), completions
+
+
 async def grade_repository(
     model: ChatModel,
     rubric: RubricNode,
@@ -255,81 +347,47 @@ async def grade_repository(
     tree = filter_category(rubric, category) if category else rubric
     if tree is None:
         raise InputError(f"the rubric has no leaf of category {category!r}")
-    window = context_tokens or model.context_window
-    budget = file_tokens
-    if window is not None:
-        fixed = model.count_tokens(paper or "") + LEAF_OVERHEAD + (max_tokens or ANSWER_RESERVE)
-        budget = min(budget, window - fixed)
-        if budget <= 0:
-            raise InputError(
-                f"the paper alone needs about {fixed - LEAF_OVERHEAD} tokens with the answer, which leaves no room "
-                f"for code in the judge's context window of {window}; grade without --paper or set a larger "
-                "--context-tokens"
-            )
-    index = FileIndex(repo, model.count_tokens)
-    gate = asyncio.Semaphore(max(1, concurrency))
-    completions: list[Completion] = []
-
-    async def judge(leaf: RubricNode) -> tuple[str, LeafVerdict]:
-        chosen = index.select(leaf.requirements, top_k, budget)
-        messages: list[Message] = [
-            {"role": "system", "content": render("judge_system.j2")},
-            {
-                "role": "user",
-                "content": render(
-                    "rubric_leaf.j2",
-                    paper=(paper or "").strip(),
-                    ancestors=_ancestry(tree, leaf.id, []) or [],
-                    requirement=leaf.requirements,
-                    category=leaf.task_category or "unspecified",
-                    finegrained=leaf.finegrained_task_category or "",
-                    files=format_files({p: repo[p] for p in chosen}),
-                ),
-            },
-        ]
-        settings = CallSettings(
-            step=f"grade/{leaf.id}",
-            max_tokens=max_tokens,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-            json_schema=LEAF_SCHEMA,
-            schema_name="rubric_leaf",
-        )
-        async with gate:
-            done = await model.complete(messages, settings)
-        completions.append(done)
-        verdict = parse_leaf_answer(done.text).model_copy(update={"files": chosen})
-        return leaf.id, verdict
-
+    judging = JudgeSettings(concurrency, top_k, file_tokens, context_tokens, temperature, reasoning_effort, max_tokens)
     leaves = tree.leaves()
-    verdicts = dict(await asyncio.gather(*(judge(leaf) for leaf in leaves)))
+    verdicts, completions = await judge_leaves(model, tree, leaves, repo, paper=paper, judging=judging)
+    return graded(model.name, category, tree, verdicts, completions)
+
+
+def graded(
+    model: str, category: str | None, tree: RubricNode, verdicts: Mapping[str, LeafVerdict], done: list[Completion]
+) -> GradeResult:
+    """The scored tree and what its calls cost, from every leaf's verdict."""
     scored = score_tree(tree, verdicts)
     usage = Usage()
-    for c in completions:
+    for c in done:
         usage = usage + c.usage
     return GradeResult(
-        model=model.name,
+        model=model,
         created_at=now_iso(),
         category=category,
         score=scored.score,
-        leaves=len(leaves),
+        leaves=len(tree.leaves()),
         invalid_leaves=sum(1 for v in verdicts.values() if not v.valid),
         tree=scored,
-        calls=len(completions),
-        cached_calls=sum(1 for c in completions if c.from_cache),
+        calls=len(done),
+        cached_calls=sum(1 for c in done if c.from_cache),
         usage=usage,
-        cost_usd=cost_usd(model.name, usage),
+        cost_usd=cost_usd(model, usage),
     )
 
 
 __all__ = [
     "CODE_DEVELOPMENT",
     "GradeResult",
+    "JudgeSettings",
     "LeafVerdict",
     "RubricNode",
     "ScoredNode",
+    "file_budget",
     "filter_category",
     "grade_repository",
+    "graded",
+    "judge_leaves",
     "load_rubric",
     "parse_leaf_answer",
     "score_tree",

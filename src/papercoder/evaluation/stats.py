@@ -7,7 +7,7 @@
 * functions: ``def`` and ``async def`` statements (methods and nested functions included) in ``.py`` files, found
   with ``ast``; a ``.py`` file that does not parse counts 0 and is listed in ``unparsable``.
 
-Folders in ``repofiles.IGNORED_DIRS`` and hidden folders are skipped; undecodable bytes are replaced.
+Folders in ``repo.walk.IGNORED_DIRS`` and hidden folders are skipped; undecodable bytes are replaced.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from papercoder.errors import InputError
-from papercoder.evaluation.repofiles import walk_files
 from papercoder.paper.tokens import count_tokens
+from papercoder.repo.walk import walk_files
 
 CODE_SUFFIXES = frozenset(
     {
@@ -70,7 +70,7 @@ def count_functions(source: str) -> int | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)  # invalid escapes in generated code are not our concern
             tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurd nesting
         return None
     return sum(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for node in ast.walk(tree))
 

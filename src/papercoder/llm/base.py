@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import BaseModel, Field, field_validator
+
+from papercoder.parsing.reasoning import split_reasoning
 
 Role = Literal["system", "user", "assistant"]
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -39,10 +41,12 @@ class CallSettings(BaseModel):
     reasoning_effort: str | None = None
     json_schema: dict[str, Any] | None = None
     schema_name: str = "answer"
+    seed: int | None = None  # ``bench --seeds``: one sampling seed per repetition
 
     def cache_fields(self) -> dict[str, Any]:
         """The fields that change the model's output, for the cache key."""
-        return self.model_dump(exclude={"step"})
+        # An unset seed is left out so that the keys of calls cached before seeds existed stay valid.
+        return self.model_dump(exclude={"step"} if self.seed is not None else {"step", "seed"})
 
 
 class Usage(BaseModel):
@@ -52,30 +56,51 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    # What the provider itself billed for the call, when its usage says so (OpenRouter's ``usage.cost``).
+    reported_cost_usd: float | None = None
 
     def __add__(self, other: Usage) -> Usage:
+        costs = [c for c in (self.reported_cost_usd, other.reported_cost_usd) if c is not None]
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            reported_cost_usd=sum(costs) if costs else None,
         )
 
 
 class Completion(BaseModel):
-    """The answer of one call: ``n`` texts (usually one), their finish reasons, and usage."""
+    """The answer of one call: ``n`` texts (usually one), their finish reasons, and usage.
+
+    ``reasoning`` holds, per text, the model's visible thinking: a provider's separate reasoning field
+    (``reasoning_content``, ``reasoning``) or the ``<think>`` block that ``without_thinking`` took off the text.
+    """
 
     texts: list[str]
     finish_reasons: list[str]
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
     from_cache: bool = False
+    reasoning: list[str] = Field(default_factory=list)
 
-    @field_validator("texts")
+    @field_validator("texts", "reasoning")
     @classmethod
     def _no_surrogates(cls, texts: list[str]) -> list[str]:
         """Every answer passes here (a provider's, the embedded model's, a cached one): the model boundary."""
         return [replace_surrogates(t) for t in texts]
+
+    def without_thinking(self) -> Completion:
+        """This completion with leading ``<think>…</think>`` blocks moved from each text into ``reasoning``.
+
+        Idempotent (a text already split has no leading block), so it can run on fresh and cached answers alike.
+        """
+        splits = [split_reasoning(text) for text in self.texts]
+        if not any(thinking for _, thinking in splits):
+            return self
+        given = self.reasoning + [""] * (len(splits) - len(self.reasoning))
+        thoughts = ["\n\n".join(t for t in (g, thinking) if t) for g, (_, thinking) in zip(given, splits, strict=False)]
+        return self.model_copy(update={"texts": [answer for answer, _ in splits], "reasoning": thoughts})
 
     @property
     def text(self) -> str:
@@ -88,8 +113,10 @@ class Completion(BaseModel):
         return self.finish_reasons[0] if self.finish_reasons else ""
 
 
+@runtime_checkable
 class ChatModel(Protocol):
-    """Anything that answers chat messages: a provider client, the embedded model, or a cache around one."""
+    """Anything that answers chat messages: a provider client, the embedded model, a cache around one, or your own
+    object with these five members (``papercoder.run(..., model=obj)``)."""
 
     @property
     def name(self) -> str:
@@ -136,3 +163,14 @@ class ModelWrapper:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class SeededModel(ModelWrapper):
+    """Sends every call with ``seed`` (``bench --seeds``): each repetition samples, and is cached, on its own."""
+
+    def __init__(self, inner: ChatModel, seed: int) -> None:
+        super().__init__(inner)
+        self.seed = seed
+
+    async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
+        return await self.inner.complete(messages, settings.model_copy(update={"seed": self.seed}))

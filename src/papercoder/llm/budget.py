@@ -26,7 +26,13 @@ class Budget:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self.priced = price_for(self.model) is not None
+        # USD per token, the highest the provider reported so far: projects the next call when no price is known.
+        self._reported_rate: float | None = None
+
+    @property
+    def priced(self) -> bool:
+        """Whether a call's cost can be known before it is made (a listed or user-given price)."""
+        return price_for(self.model) is not None
 
     @property
     def has_limits(self) -> bool:
@@ -42,15 +48,21 @@ class Budget:
                     f"after {self.spent_tokens} spent; raise the budget and re-run the same command to resume"
                 )
             price = price_for(self.model)
-            if self.max_cost_usd is not None and price is not None:
-                worst = (prompt_tokens * price.input + answer * price.output) / 1_000_000
-                if self.spent_cost_usd + worst > self.max_cost_usd:
-                    raise BudgetExceeded(
-                        f"--max-cost {self.max_cost_usd:.2f}: step '{step}' could cost up to ${worst:.4f} after "
-                        f"${self.spent_cost_usd:.4f} spent; raise the budget and re-run the same command to resume"
-                    )
+            if price is not None:
+                worst: float | None = (prompt_tokens * price.input + answer * price.output) / 1_000_000
+            else:
+                worst = None if self._reported_rate is None else (prompt_tokens + answer) * self._reported_rate
+            if self.max_cost_usd is not None and worst is not None and self.spent_cost_usd + worst > self.max_cost_usd:
+                raise BudgetExceeded(
+                    f"--max-cost {self.max_cost_usd:.2f}: step '{step}' could cost up to ${worst:.4f} after "
+                    f"${self.spent_cost_usd:.4f} spent; raise the budget and re-run the same command to resume"
+                )
 
     def spend(self, usage: Usage, cost: float | None) -> None:
         with self._lock:
-            self.spent_tokens += usage.prompt_tokens + usage.completion_tokens
+            tokens = usage.prompt_tokens + usage.completion_tokens
+            self.spent_tokens += tokens
             self.spent_cost_usd += cost or 0.0
+            if usage.reported_cost_usd is not None and tokens:
+                rate = usage.reported_cost_usd / tokens
+                self._reported_rate = max(rate, self._reported_rate or 0.0)

@@ -81,13 +81,15 @@ class CachedModel(ModelWrapper):
         if hit is not None:
             self.cache.hits += 1
             self._spend(hit)
-            return hit
+            return hit.without_thinking()  # an entry written before the split was made at this boundary
         if self.budget is not None and self.budget.has_limits:
             prompt = sum(self.inner.count_tokens(m["content"]) for m in messages)
             answer = settings.max_tokens * settings.n if settings.max_tokens else None
             self.budget.check(prompt, answer, settings.step)
         self.cache.misses += 1
-        done = await self.inner.complete(messages, settings)
+        # Every model goes through here: no stage ever sees a reasoning model's <think> block, and the cache
+        # entry keeps it apart (``reasoning``) for the report.
+        done = (await self.inner.complete(messages, settings)).without_thinking()
         self.cache.put(key, self.inner.name, messages, settings, done)
         self._spend(done)
         return done

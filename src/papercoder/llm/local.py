@@ -71,7 +71,7 @@ class LocalLlamaModel:
             "messages": list(messages),
             "max_tokens": settings.max_tokens or 1024,
             "temperature": 0.2 if settings.temperature is None else settings.temperature,
-            "seed": 0,
+            "seed": settings.seed or 0,
         }
         if settings.json_schema is not None:
             # llama.cpp turns the schema into a grammar: the output is valid JSON of that shape.

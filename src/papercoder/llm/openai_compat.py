@@ -28,6 +28,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from papercoder.errors import ModelError
 from papercoder.llm.base import CallSettings, Completion, Message, Usage
+from papercoder.llm.families import takes_system_role
 from papercoder.llm.ratelimit import RateLimiter
 from papercoder.llm.urls import UrlCredentials, client_settings, redact, split_base_url
 from papercoder.paper.tokens import count_tokens
@@ -85,7 +86,24 @@ def completion_from_response(resp: object) -> Completion:
     reasons: list[str] = [str(c.finish_reason or "") for c in resp.choices]
     if len(texts) == 1 and not texts[0].strip() and reasons[0] != "length":
         raise BadResponseError("the server answered an empty message")
-    return Completion(texts=texts, finish_reasons=reasons, usage=_usage(resp.usage), model=resp.model)
+    thinking = [reasoning_field(c.message) for c in resp.choices]
+    return Completion(
+        texts=texts,
+        finish_reasons=reasons,
+        usage=_usage(resp.usage),
+        model=resp.model,
+        reasoning=thinking if any(thinking) else [],
+    )
+
+
+def reasoning_field(message: object) -> str:
+    """The thinking a server sends beside the answer (DeepSeek and vLLM: ``reasoning_content``; OpenRouter:
+    ``reasoning``), an extra field the SDK keeps as an attribute; ``""`` when there is none."""
+    for name in ("reasoning_content", "reasoning"):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _usage(raw: Any) -> Usage:
@@ -99,7 +117,15 @@ def _usage(raw: Any) -> Usage:
         completion_tokens=raw.completion_tokens or 0,
         cached_tokens=(details.cached_tokens or 0) if details else 0,
         reasoning_tokens=(cdetails.reasoning_tokens or 0) if cdetails else 0,
+        reported_cost_usd=_reported_cost(raw),
     )
+
+
+def _reported_cost(raw: Any) -> float | None:
+    """The provider's own charge for the call, where its usage carries one (OpenRouter: ``usage.cost``, USD)."""
+    extra = getattr(raw, "model_extra", None) or {}
+    value = extra.get("cost", getattr(raw, "cost", None))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
 
 
 # Printable ASCII but '%' stays as it is in the step header; the rest is percent-encoded (UTF-8).
@@ -153,7 +179,9 @@ class OpenAICompatModel:
         self._api_key = api_key
         self._context_window = context_window
         self._structured = structured_output
-        self._fold_system = False
+        # Known up front from the family table for models that reject the system role or are advised against it
+        # (DeepSeek-R1); learnt from a 400 for any other.
+        self._fold_system = not (takes_system_role(model) and takes_system_role(self._name))
         self._bad_body_attempts = bad_body_attempts
         self._stream = stream
         self._stream_usage = True
@@ -215,6 +243,8 @@ class OpenAICompatModel:
             kwargs["n"] = settings.n
         if settings.reasoning_effort:
             kwargs["reasoning_effort"] = settings.reasoning_effort
+        if settings.seed is not None:
+            kwargs["seed"] = settings.seed
         if settings.json_schema is not None and self._structured:
             kwargs["response_format"] = {
                 "type": "json_schema",
@@ -279,13 +309,14 @@ class OpenAICompatModel:
     async def _collect(self, stream: AsyncStream[ChatCompletionChunk], settings: CallSettings) -> Completion:
         """Join a streamed answer's pieces; the silence between pieces is bounded once the text has started."""
         parts: list[str] = []
+        thinking: list[str] = []
         size = 0
         reason = ""
         usage: Any = None
         model = ""
         while True:
             try:
-                if parts and self._idle_timeout_s is not None:
+                if (parts or thinking) and self._idle_timeout_s is not None:
                     async with asyncio.timeout(self._idle_timeout_s):
                         chunk = await stream.__anext__()
                 else:
@@ -301,6 +332,8 @@ class OpenAICompatModel:
             for choice in chunk.choices or []:
                 if choice.index != 0:
                     continue
+                if thought := reasoning_field(choice.delta):
+                    thinking.append(thought)
                 if piece := (choice.delta.content if choice.delta else None):
                     size += len(piece)
                     if size > self.max_answer_chars:  # stop reading: the stream is closed by the caller
@@ -318,7 +351,8 @@ class OpenAICompatModel:
         if usage is None:
             # The server ignored include_usage: count the rest of the run's calls the plain way.
             self._stream = False
-        return Completion(texts=[text], finish_reasons=[reason], usage=_usage(usage), model=model)
+        reasoning = ["".join(thinking)] if thinking else []
+        return Completion(texts=[text], finish_reasons=[reason], usage=_usage(usage), model=model, reasoning=reasoning)
 
     async def _plain_body(self, stream: AsyncStream[ChatCompletionChunk]) -> Completion:
         """A 200 that is not an event stream: a whole chat completion (the server ignores ``stream``) or junk."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from pylatexenc import latexwalker  # type: ignore[import-untyped]
 
@@ -24,6 +25,7 @@ from papercoder.paper.latex_macros import expand_macros, extract_macros, read_gr
 from papercoder.paper.latex_render import APPENDIX_MARK, LatexRenderer
 from papercoder.paper.latex_sources import LatexSource, read_latex_source
 from papercoder.paper.latex_specs import walker_context
+from papercoder.paper.latex_split import top_level_pieces
 from papercoder.paper.model import Paper, Section
 
 _VERBATIM_RE = re.compile(
@@ -91,10 +93,13 @@ def _tidy(text: str) -> str:
 
 
 def _render(body: str, verbatims: list[str]) -> tuple[str, LatexRenderer]:
+    nodes: list[Any] = []
     try:
-        nodes = latexwalker.LatexWalker(body, latex_context=walker_context(), tolerant_parsing=True).get_latex_nodes()[
-            0
-        ]
+        # pylatexenc's parse time grows with the square of a run of plain text, so the body is parsed in pieces
+        # cut at line ends outside any group, environment or math (see ``top_level_pieces``); same nodes, in order.
+        for piece in top_level_pieces(body):
+            walker = latexwalker.LatexWalker(piece, latex_context=walker_context(), tolerant_parsing=True)
+            nodes.extend(walker.get_latex_nodes()[0])
     except (latexwalker.LatexWalkerError, RecursionError) as exc:
         raise InputError(f"cannot parse the LaTeX source ({exc}): pass the PDF instead") from exc
     first = LatexRenderer(verbatims=verbatims)

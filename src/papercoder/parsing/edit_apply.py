@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from papercoder.fsutil import disk_errors
 from papercoder.parsing.edits import Edit
 from papercoder.parsing.paths import safe_repo_path
 
@@ -281,7 +282,8 @@ def apply_to_repo(root: Path, edits: Sequence[Edit]) -> EditResult:
             result.failures.append(EditFailure(edit, f"refused edit: {edit.path!r} leads outside the repository"))
     for path, text in result.files.items():
         target = base / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            handle.write(text)
+        with disk_errors(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                handle.write(text)
     return result

@@ -1,6 +1,3 @@
-"""The three-stage method: planning, analysis, coding — and the runner that chains them."""
-
-from papercoder.pipeline.context import PipelineOptions
-from papercoder.pipeline.runner import run_pipeline, summary
-
-__all__ = ["PipelineOptions", "run_pipeline", "summary"]
+"""The stages: one module each (``ingest``, ``planning``, ``analysis``, ``coding``, ``baseline``, ``checks``,
+``reproduce``, ``debugging``), their prompts beside them in ``prompts/<stage>/``; ``papercoder._methods`` orders
+them into methods."""

@@ -34,9 +34,9 @@ async def run(ctx: RunContext, planning: PlanningResult) -> dict[str, str]:
             text = (await ask(ctx, clock, messages, settings)).text.strip()
             ctx.run.write(artifact(path), text + "\n")
             done[path] = text
-            ctx.progress("analysis", f"{len(done)}/{len(planning.files)} {path}")
+            ctx.advance("analysis", len(done), len(planning.files), path)
 
-    with ctx.stage("analysis") as clock:
+    with ctx.stage("analysis", total=len(planning.files)) as clock:
         try:
             async with asyncio.TaskGroup() as group:
                 for path in planning.files:

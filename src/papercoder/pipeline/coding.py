@@ -58,7 +58,8 @@ def artifact(path: str) -> str:
 def write_repo_extras(ctx: RunContext, planning: PlanningResult) -> list[Finding]:
     """config.yaml from planning and requirements.txt from the logic design's packages: its requirement
     specifiers only; a finding (and a warning) for each entry left out (``papercoder.repo.requirements``)."""
-    ctx.run.write("repo/config.yaml", planning.config_yaml)
+    if planning.config_yaml:  # a method without the configuration turn has none
+        ctx.run.write("repo/config.yaml", planning.config_yaml)
     packages, rejected = sanitise(planning.logic.required_packages)
     for entry in rejected:
         ctx.warn(f"requirements.txt: left out `{entry.entry}`: {entry.reason}")
@@ -85,7 +86,7 @@ async def run(ctx: RunContext, planning: PlanningResult, analyses: dict[str, str
     """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order.
     What coding finds itself goes to ``coding/findings.json`` for the checks stage; what each file was coded with
     goes to ``coding/context.json``."""
-    with ctx.stage("coding") as clock:
+    with ctx.stage("coding", total=len(planning.files)) as clock:
         findings = write_repo_extras(ctx, planning)
         coder = _Coder(ctx, clock, planning, analyses)
         order = ctx.options.coding_order
@@ -139,13 +140,13 @@ class _Coder:
         for index, path in enumerate(files, start=1):
             if self.limit is not None and earlier > self.limit:
                 self.switched_at = path
-                self.ctx.progress(
+                self.ctx.note(
                     "coding",
-                    f"{index}/{len(files)} {path}: the earlier files pass {self.limit:,} tokens, so the rest is "
-                    "coded in dependency order with interfaces",
+                    f"the earlier files pass {self.limit:,} tokens: the rest is coded in dependency order with "
+                    "interfaces",
                 )
                 return
-            self.ctx.progress("coding", f"{index}/{len(files)} {path}")
+            self.ctx.advance("coding", index - 1, len(files), path)  # the file it starts
             context = [Attachment(p, code) for p, code in self.written.items()]
             self.contexts[path] = list(self.written)
             self.written[path] = await self.code(path, context, "sequential")
@@ -181,7 +182,7 @@ class _Coder:
                         ctx, graph, path, imports, written, as_interface, _indirect_budget(ctx), self.tokens
                     )
                     self.contexts[path] = [a.path for a in context]
-                    ctx.progress("coding", f"{len(self.contexts)}/{len(graph.order)} {path}")
+                    ctx.advance("coding", len(self.contexts) - 1, len(graph.order), path)
                     running[asyncio.create_task(self.code(path, context, "dag"), name=f"coding/{path}")] = path
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -254,7 +255,7 @@ async def _answer_in_full(ctx: RunContext, clock: StageClock, messages: list[Mes
     for round_ in range(1, MAX_CONTINUATIONS + 1):
         if answer.finish_reason != "length" or ctx.options.compact:
             break  # a small local model's cut-off answer is kept as it is: continuing it rarely helps
-        ctx.progress("coding", f"{path}: answer cut at the length limit, asking for the rest ({round_})")
+        ctx.note("coding", f"{path}: answer cut at the length limit, asking for the rest ({round_})")
         messages = [
             *messages,
             {"role": "assistant", "content": answer.text},

@@ -18,6 +18,7 @@ from papercoder.pipeline.dag import CodingGraph
 from papercoder.pipeline.interfaces import interface
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.templates import render
+from papercoder.repo.sandbox import SMOKE_ENV
 
 #: Characters of one file (or of the file's analysis) attached to a coding prompt; the rest is cut with a marker. A
 #: long source file is ~100k characters: past this it is junk that would crowd every later prompt.
@@ -121,7 +122,19 @@ def _messages(
 ) -> list[Message]:
     shown = [(a.path, a.text(ctx)) for a in kept]
     fitted = [a.path for a in kept if a.as_interface and not interfaces]
-    turn = render("coding/file.j2", file=path, analysis=analysis, written=shown, interfaces=interfaces, fitted=fitted)
+    turn = render(
+        "coding/file.j2",
+        file=path,
+        analysis=analysis,
+        written=shown,
+        interfaces=interfaces,
+        fitted=fitted,
+        compact=ctx.options.compact,
+        signatures=planning.architecture.signatures_for(path),
+        smoke=planning.reads_smoke(path),
+        smoke_plan=planning.logic.smoke_mode.shrinks.strip(),
+        smoke_env=SMOKE_ENV,
+    )
     return [*planning.trajectory, {"role": "user", "content": turn}]
 
 

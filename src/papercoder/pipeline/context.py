@@ -1,59 +1,53 @@
-"""What every stage gets: the run directory, the model, the options, the manifest and a progress callback."""
+"""What every stage gets: the run directory, the model, the options, the manifest and an event handler."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TypeVar
 
-from pydantic import BaseModel
-
+from papercoder._events import Event, EventHandler, Note, RunWarning, StageFinished, StageProgress, StageStarted, ignore
 from papercoder.errors import StorageError
 from papercoder.llm.cache import CachedModel
+from papercoder.llm.families import family_of, sampling_for
 from papercoder.run import Manifest, RunDir, StageClock, StageRecord
+from papercoder.settings import AnswerLimits, PipelineOptions
+
+Opts = TypeVar("Opts", bound=PipelineOptions)
+
+# Output limits and bounded JSON that let a 135M model with an 8k window finish every step.
+LOCAL_LIMITS = AnswerLimits(
+    plan=320, json_step=600, config=200, analysis=256, code=640, script=200, repair=320, max_files=3, max_string=300
+)
+LOCAL_PAPER_TOKENS = 2000
 
 
-class AnswerLimits(BaseModel):
-    """Per-step output limits, for small local models; ``None`` fields let the model decide."""
-
-    plan: int | None = None
-    json_step: int | None = None
-    config: int | None = None
-    analysis: int | None = None
-    code: int | None = None
-    script: int | None = None  # reproduce.sh
-    repair: int | None = None  # the edits of a repair round or a debug iteration
-    max_files: int | None = None
-    max_string: int | None = None
+def local_options(options: Opts) -> Opts:
+    """The options adjusted for the embedded model: compact prompts, bounded answers, a short paper."""
+    return options.model_copy(
+        update={
+            "compact": True,
+            "limits": LOCAL_LIMITS,
+            "max_paper_tokens": options.max_paper_tokens or LOCAL_PAPER_TOKENS,
+            "concurrency": 1,
+        }
+    )
 
 
-class PipelineOptions(BaseModel):
-    """Options that shape a run (all of them recorded in the manifest)."""
-
-    concurrency: int = 4
-    reasoning_effort: str | None = None
-    temperature: float | None = None
-    # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
-    # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``). auto:
-    # sequential while the earlier files fit in a share of the context window, then dag with interfaces.
-    coding_order: Literal["auto", "sequential", "dag"] = "auto"
-    # With dag order, how the dependencies are attached: their interface (signatures, docstrings, attributes:
-    # ``pipeline/interfaces.py``) or their full code. The sequential order always attaches full code.
-    dep_context: Literal["interface", "full"] = "interface"
-    limits: AnswerLimits = AnswerLimits()
-    compact: bool = False  # shorter instructions and bounded JSON for small local models
-    max_paper_tokens: int | None = None
-    # Files coded at most (``--max-files``): a plan listing more is cut to its first ones in task order, with a
-    # warning. (``limits.max_files`` is something else: the list size the compact JSON schema asks of small models.)
-    max_files: int = 100
-
-
-ProgressFn = Callable[[str, str], None]
-
-
-def _silent(stage: str, message: str) -> None:
-    return None
+def with_family(options: Opts, model: str) -> tuple[Opts, tuple[str, ...]]:
+    """``options`` with the sampling settings ``model``'s family takes (``papercoder.llm.families``), and notes on
+    what was changed. Applied once when a run starts (and when ``debug`` reopens one), before any call."""
+    sampling = sampling_for(
+        model, options.reasoning_effort, options.temperature, marked_reasoning=options.reasoning_model
+    )
+    family = family_of(model, marked_reasoning=options.reasoning_model).name
+    update = {
+        "reasoning_effort": sampling.reasoning_effort,
+        "temperature": sampling.temperature,
+        "model_family": family,
+    }
+    return options.model_copy(update=update), sampling.notes
 
 
 @dataclass
@@ -64,32 +58,48 @@ class RunContext:
     model: CachedModel
     options: PipelineOptions
     manifest: Manifest
-    progress: ProgressFn = field(default=_silent)
+    on_event: EventHandler = field(default=ignore)
+
+    def emit(self, event: Event) -> None:
+        self.on_event(event)
 
     def warn(self, message: str) -> None:
         """Record a warning in the manifest (saved with the next stage transition) and show it."""
         if message not in self.manifest.warnings:
             self.manifest.warnings.append(message)
-        self.progress("warning", message)
+        self.on_event(RunWarning(message))
+
+    def note(self, stage: str, message: str) -> None:
+        """Say what ``stage`` is doing, when it is not a count."""
+        self.on_event(Note(stage, message))
+
+    def advance(self, stage: str, completed: int, total: int, item: str = "") -> None:
+        """``completed`` of the ``total`` items of ``stage`` are done; ``item`` is the one at hand."""
+        self.on_event(StageProgress(stage, completed, total, item))
 
     def save(self) -> None:
         self.run.save_manifest(self.manifest)
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[StageClock]:
-        """Time the stage ``name`` and save the manifest at each transition: ``running`` inside the block,
-        ``failed`` with the error when it raises, else ``done`` unless the block finished the clock itself (a
-        ``skipped`` stage, or a ``failed`` one that returns an outcome)."""
-        clock = StageClock(self.manifest.stages.setdefault(name, StageRecord()), self.model.name)
+    def stage(self, name: str, total: int = 1) -> Iterator[StageClock]:
+        """Time the stage ``name`` (of ``total`` items) and save the manifest at each transition: ``running``
+        inside the block, ``failed`` with the error when it raises, else ``done`` unless the block finished the
+        clock itself (a ``skipped`` stage, or a ``failed`` one that returns an outcome). Emits ``StageStarted`` and
+        ``StageFinished``."""
+        clock = StageClock(self.manifest.stages.setdefault(name, StageRecord()), self.model.name, name)
         clock.start()
         self.save()
+        self.on_event(StageStarted(name, max(1, total)))
         try:
             yield clock
-        except Exception as exc:
+        except Exception as exc:  # an interrupt leaves the stage ``running``: the run reads back as interrupted
             clock.finish("failed", str(exc))
             with suppress(StorageError):  # the disk is full: the stage's own error is the one to report
                 self.save()
+            self.on_event(StageFinished(name, "failed", clock.record.error))
             raise
         if clock.record.status == "running":
             clock.finish("done")
         self.save()
+        status = clock.record.status
+        self.on_event(StageFinished(name, status if status in ("done", "skipped") else "failed", clock.record.error))

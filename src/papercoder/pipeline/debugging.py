@@ -20,12 +20,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from papercoder._events import EventHandler, ignore
 from papercoder.errors import InputError, PapercoderError
+from papercoder.fsutil import disk_errors
 from papercoder.llm.base import ChatModel
 from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
-from papercoder.pipeline.context import PipelineOptions, ProgressFn, RunContext, _silent
+from papercoder.pipeline.context import RunContext, with_family
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
+from papercoder.pipeline.grounding import grounded
 from papercoder.repo.files import count_lines, entry_point, files_in_error, modified_lines, snapshot
 from papercoder.repo.sandbox import (
     SMOKE_ENV,
@@ -94,7 +97,7 @@ class DebugResult:
 
 
 def open_run(
-    root: Path, model: ChatModel, *, progress: ProgressFn = _silent, budget: Budget | None = None
+    root: Path, model: ChatModel, *, on_event: EventHandler = ignore, budget: Budget | None = None
 ) -> RunContext:
     """A context on an existing run directory (its manifest, its options, its call cache) for ``model``.
 
@@ -107,12 +110,8 @@ def open_run(
         raise InputError(f"not a papercoder run directory (no readable manifest.json): {root}")
     if not run.repo.is_dir():
         raise InputError(f"{root} has no repo/ folder to debug; run `papercoder run` first")
-    known = {k: v for k, v in manifest.settings.items() if k in PipelineOptions.model_fields}
-    try:
-        options = PipelineOptions.model_validate(known)
-    except ValueError:
-        options = PipelineOptions()
-    return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, progress)
+    options, _ = with_family(manifest.settings, model.name)  # the debugging model's family, which may not be the run's
+    return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, on_event)
 
 
 def default_command(ctx: RunContext) -> str:
@@ -136,7 +135,8 @@ def involved(output: str, ctx: RunContext, files: dict[str, str], command: str) 
 
 def _write(folder: Path, name: str, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text, encoding="utf-8")
+    with disk_errors(folder / name):
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def _result(execution: Execution, n: int, backend: Backend) -> dict[str, Any]:
@@ -172,7 +172,7 @@ class _Runner:
         wanted = self.ctx.run.repo / "requirements.txt"
         requirements = wanted.read_text(encoding="utf-8", errors="replace") if wanted.is_file() else ""
         if self.installed != requirements:
-            self.ctx.progress("debug", f"installing requirements.txt into {self.venv}")
+            self.ctx.note("debug", f"installing requirements.txt into {self.venv}")
             limit = max(INSTALL_TIMEOUT, self.options.timeout)
             env, repo = self._env("install"), self.ctx.run.repo
             install = prepare_venv(self.backend, self.venv, repo, env, timeout=limit, writable=[self.cache])
@@ -213,21 +213,22 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
     with ctx.stage("debug") as clock:
         original = snapshot(ctx.run.repo)
         runner = _Runner(ctx, options, log, backend)
-        ctx.progress("debug", f"sandbox: {backend.name} (network: {backend.network})")
+        ctx.note("debug", f"sandbox: {backend.name} (network: {backend.network})")
         feedback, fixes, execution = "", 0, None
         for n in range(1, options.max_iters + 2):
             folder = log / f"iter-{n:02d}"
-            ctx.progress("debug", f"run {n}: {command}")
+            ctx.note("debug", f"run {n}: {command}")
             execution = await runner(command)
             result = _result(execution, n, backend)
             _write(folder, "output.txt", tail(execution.output, 200, 20_000) + "\n")
             _write(folder, "result.json", json.dumps(result, indent=2) + "\n")
             if execution.ok or n > options.max_iters:
                 break
-            ctx.progress("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
+            ctx.note("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
             files = snapshot(ctx.run.repo)
             wanted = involved(execution.output, ctx, files, command)
-            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx))
+            grounding, extra = grounded(ctx, wanted, tail(execution.output, 40))
+            shown = fit_files(ctx, wanted, files, PROMPT_RESERVE + answer_tokens(ctx) + extra)
             done = await fix_round(
                 ctx,
                 clock,
@@ -242,6 +243,7 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
                 feedback=feedback,
                 smoke_env=SMOKE_ENV,
                 offline=not backend.networked("run"),
+                grounding=grounding,
             )
             fixes += 1
             feedback = done.feedback

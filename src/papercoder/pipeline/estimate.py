@@ -1,4 +1,6 @@
-"""Estimate a run's calls, tokens and cost before making any call (``papercoder run --estimate``).
+"""Estimate a run's calls, tokens and cost before making any call (``papercoder run --estimate``): one function per
+stage kind; the engine's stage table (``papercoder._engine``) says which rows a method has. The repair round after
+the checks is made only when they find something, so it is not counted.
 
 The answer sizes are typical of a non-reasoning model on a conference paper; reasoning models also bill their
 hidden reasoning as output, which ``REASONING_FACTOR`` approximates (from an o3-mini run of the original project).
@@ -37,41 +39,64 @@ class StageEstimate:
     cost_usd: float | None
 
 
-def estimate_run(
-    paper_tokens: int, model: str, *, files: int = TYPICAL_FILES, reasoning: bool = False, system_tokens: int = 150
-) -> list[StageEstimate]:
-    """Expected calls, tokens and cost per stage for a paper of ``paper_tokens`` with ``files`` source files."""
-    factor = REASONING_FACTOR if reasoning else 1.0
+@dataclass(frozen=True)
+class EstimateInput:
+    """What an estimate knows before any call: the paper's size, the model, the files a plan typically lists."""
 
-    def out(kind: str) -> int:
-        return int(ANSWER_TOKENS[kind] * factor)
+    paper_tokens: int
+    model: str
+    files: int = TYPICAL_FILES
+    reasoning: bool = False
+    system_tokens: int = 150
 
-    visible = ANSWER_TOKENS  # what stays in the conversation: reasoning tokens are not sent back
-    base = system_tokens + paper_tokens + INSTRUCTION_TOKENS
-    planning_prompt = 0
-    context = base
-    for kind in ("plan", "architecture", "logic", "config"):
-        planning_prompt += context
-        context += visible[kind] + INSTRUCTION_TOKENS
-    trajectory = context
-    analysis_prompt = files * (trajectory + INSTRUCTION_TOKENS)
-    coding_prompt = sum(
-        trajectory + visible["analysis"] + INSTRUCTION_TOKENS + i * visible["code"] for i in range(files)
+    def out(self, kind: str) -> int:
+        """Billed answer tokens of a step: reasoning models also bill their hidden reasoning."""
+        return int(ANSWER_TOKENS[kind] * (REASONING_FACTOR if self.reasoning else 1.0))
+
+    def base(self) -> int:
+        return self.system_tokens + self.paper_tokens + INSTRUCTION_TOKENS
+
+    def trajectory(self, turns: int) -> int:
+        """Tokens of the planning conversation after ``turns`` turns (reasoning tokens are not sent back)."""
+        return self.base() + sum(ANSWER_TOKENS[k] + INSTRUCTION_TOKENS for k in PLANNING_KINDS[:turns])
+
+    def row(self, stage: str, calls: int, prompt: int, completion: int) -> StageEstimate:
+        usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+        return StageEstimate(stage, calls, prompt, completion, cost_usd(self.model, usage))
+
+
+PLANNING_KINDS = ("plan", "architecture", "logic", "config")  # the answer kinds of planning.TURNS, in order
+
+
+def planning(inp: EstimateInput, turns: int) -> StageEstimate:
+    prompt = sum(inp.trajectory(t) for t in range(turns))
+    return inp.row("planning", turns, prompt, sum(inp.out(k) for k in PLANNING_KINDS[:turns]))
+
+
+def analysis(inp: EstimateInput, turns: int) -> StageEstimate:
+    prompt = inp.files * (inp.trajectory(turns) + INSTRUCTION_TOKENS)
+    return inp.row("analysis", inp.files, prompt, inp.files * inp.out("analysis"))
+
+
+def coding(inp: EstimateInput, turns: int, analysed: bool) -> StageEstimate:
+    """One call per file, each seeing the planning conversation, its analysis and the files before it."""
+    extra = ANSWER_TOKENS["analysis"] if analysed else 0
+    prompt = sum(
+        inp.trajectory(turns) + extra + INSTRUCTION_TOKENS + i * ANSWER_TOKENS["code"] for i in range(inp.files)
     )
-    rows = [
-        ("planning", 4, planning_prompt, sum(out(k) for k in ("plan", "architecture", "logic", "config"))),
-        ("analysis", files, analysis_prompt, files * out("analysis")),
-        ("coding", files, coding_prompt, files * out("code")),
-        # reproduce.sh sees the file list and requirements, not the paper. The repair round after the checks is
-        # made only when they find something, so it is not counted.
-        ("reproduce", 1, system_tokens + INSTRUCTION_TOKENS + files * FILE_LINE_TOKENS, out("script")),
-    ]
-    return [
-        StageEstimate(
-            stage, calls, prompt, completion, cost_usd(model, Usage(prompt_tokens=prompt, completion_tokens=completion))
-        )
-        for stage, calls, prompt, completion in rows
-    ]
+    return inp.row("coding", inp.files, prompt, inp.files * inp.out("code"))
+
+
+def oneshot(inp: EstimateInput, turns: int) -> StageEstimate:
+    """One call writing every file: the paper (and the plan, after planning) in, the whole repository out."""
+    return inp.row("coding", 1, inp.trajectory(turns), inp.files * inp.out("code"))
+
+
+def reproduce(inp: EstimateInput) -> StageEstimate:
+    """reproduce.sh sees the file list and requirements, not the paper."""
+    return inp.row(
+        "reproduce", 1, inp.system_tokens + INSTRUCTION_TOKENS + inp.files * FILE_LINE_TOKENS, inp.out("script")
+    )
 
 
 def is_reasoning_model(model: str, reasoning_effort: str | None) -> bool:

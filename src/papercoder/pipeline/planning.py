@@ -1,9 +1,15 @@
-"""Stage 1, planning: one conversation of four turns — plan, architecture, logic design, config.yaml."""
+"""Stage 1, planning: one conversation of four turns — plan, architecture, logic design, config.yaml.
+
+A method of the ablation ladder (``papercoder._engine.METHODS``) asks only the first ``turns`` of them; what the
+missing turns would have given is empty (no file list before the architecture, the file list as the task order
+before the logic design, no config.yaml before the configuration turn)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 import yaml
 
@@ -21,7 +27,14 @@ from papercoder.run import StageClock
 # Files the pipeline writes itself; the model's plan may list them but they are not coded.
 GENERATED_FILES = {"config.yaml", "requirements.txt", "reproduce.sh"}
 MAX_PLAN_WARNINGS = 20  # a 10,000-file plan would otherwise bury the manifest in one warning per file
+SMOKE_NAMES = re.compile(r"data|loader|train|eval|experiment|bench|^main$|^run", re.IGNORECASE)
 EMPTY_CONFIG = "# The paper states no settings this run could extract.\n{}\n"
+#: The turns of the planning conversation, in order: the progress bar counts them, the estimate prices them.
+TURNS = ("overall plan", "architecture design", "logic design", "configuration")
+FULL = len(TURNS)
+#: What each turn leaves in ``planning/`` (the trajectory is written after the last turn asked).
+ARTIFACTS = ("planning/1_plan.md", "planning/2_architecture.json", "planning/3_logic.json", "planning/config.yaml")
+TRAJECTORY = "planning/trajectory.json"
 
 
 @dataclass
@@ -34,6 +47,14 @@ class PlanningResult:
     logic: LogicDesign
     config_yaml: str
     files: list[str]
+
+    def reads_smoke(self, path: str) -> bool:
+        """Whether ``path`` takes part in smoke mode: a file the logic design's smoke plan names, or, when the plan
+        names none (an older or a compact answer), a file whose name says it loads data, trains or evaluates."""
+        named = {f.strip().lstrip("./") for f in self.logic.smoke_mode.files}
+        if named & set(self.files):
+            return path in named
+        return SMOKE_NAMES.search(PurePosixPath(path).stem) is not None
 
     def logic_for(self, path: str) -> str:
         for entry in self.logic.logic_analysis:
@@ -100,33 +121,46 @@ def _capped(ctx: RunContext, files: list[str]) -> list[str]:
     return kept
 
 
-async def run(ctx: RunContext) -> PlanningResult:
-    """Run the four planning turns and write their artifacts under ``planning/``."""
-    with ctx.stage("planning") as clock:
-        result = await _converse(ctx, clock)
+async def run(ctx: RunContext, turns: int = FULL) -> PlanningResult:
+    """Run the first ``turns`` planning turns (all four by default) and write their artifacts under ``planning/``."""
+    with ctx.stage("planning", total=turns) as clock:
+        result = await _converse(ctx, clock, turns)
         ctx.manifest.files = result.files
     return result
 
 
-async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
+def _partial(
+    ctx: RunContext, messages: list[Message], plan: str, architecture: ArchitectureDesign | None
+) -> PlanningResult:
+    """The result of a conversation cut before the logic design: the file list (when there is one) in its own
+    order, no packages, no config."""
+    if architecture is None:
+        empty = ArchitectureDesign(implementation_approach="", file_list=[], class_diagram="", sequence_diagram="")
+        return PlanningResult(
+            messages, plan, empty, LogicDesign(required_packages=[], logic_analysis=[], task_list=[]), "", []
+        )
+    logic = LogicDesign(required_packages=[], logic_analysis=[], task_list=list(architecture.file_list))
+    return PlanningResult(messages, plan, architecture, logic, "", ordered_files(ctx, architecture, logic))
+
+
+async def _converse(ctx: RunContext, clock: StageClock, turns: int) -> PlanningResult:
     opts, limits = ctx.options, ctx.options.limits
     paper = ctx.run.read("paper/paper.md")
     messages: list[Message] = [
         {"role": "system", "content": render("system.j2")},
         {"role": "user", "content": render("planning/plan.j2", paper=paper, compact=opts.compact)},
     ]
-    ctx.progress("planning", "overall plan")
+    ctx.advance("planning", 0, turns, TURNS[0])
     plan = (await ask(ctx, clock, messages, settings_for(ctx, "planning/plan", limits.plan))).text.strip()
     messages.append({"role": "assistant", "content": plan})
     ctx.run.write("planning/1_plan.md", plan + "\n")
+    if turns == 1:
+        ctx.run.write(TRAJECTORY, json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
+        return _partial(ctx, messages, plan, None)
 
-    ctx.progress("planning", "architecture design")
-    messages.append(
-        {
-            "role": "user",
-            "content": render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0),
-        }
-    )
+    ctx.advance("planning", 1, turns, TURNS[1])
+    turn = render("planning/architecture.j2", compact=opts.compact, max_files=limits.max_files or 0)
+    messages.append({"role": "user", "content": _with_example(turn, "architecture", opts.compact)})
     architecture, raw = await ask_json(
         ctx, clock, messages, ArchitectureDesign, "planning/architecture", limits.json_step
     )
@@ -134,15 +168,23 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
     ctx.run.write("planning/2_architecture.json", architecture.model_dump_json(indent=2) + "\n")
     ctx.run.write("planning/class_diagram.mmd", architecture.class_diagram.strip() + "\n")
     ctx.run.write("planning/sequence_diagram.mmd", architecture.sequence_diagram.strip() + "\n")
+    if turns == 2:
+        ctx.run.write(TRAJECTORY, json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
+        return _partial(ctx, messages, plan, architecture)
 
-    ctx.progress("planning", "logic design")
-    messages.append({"role": "user", "content": render("planning/logic.j2", compact=opts.compact)})
-    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step)
+    ctx.advance("planning", 2, turns, TURNS[2])
+    turn = render("planning/logic.j2", compact=opts.compact)
+    messages.append({"role": "user", "content": _with_example(turn, "logic", opts.compact)})
+    planned = list(dict.fromkeys(f for f in architecture.file_list if is_source_file(f)))
+    logic, raw = await ask_json(ctx, clock, messages, LogicDesign, "planning/logic", limits.json_step, planned)
     messages.append({"role": "assistant", "content": raw})
     ctx.run.write("planning/3_logic.json", logic.model_dump_json(indent=2) + "\n")
+    if turns == 3:
+        ctx.run.write(TRAJECTORY, json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
+        return PlanningResult(messages, plan, architecture, logic, "", ordered_files(ctx, architecture, logic))
 
-    ctx.progress("planning", "configuration")
-    messages.append({"role": "user", "content": render("planning/config.j2")})
+    ctx.advance("planning", 3, turns, TURNS[3])
+    messages.append({"role": "user", "content": render("planning/config.j2", compact=opts.compact)})
     config_settings = settings_for(ctx, "planning/config", limits.config)
     answer = (await ask(ctx, clock, messages, config_settings)).text
     try:
@@ -152,10 +194,16 @@ async def _converse(ctx: RunContext, clock: StageClock) -> PlanningResult:
         raise
     messages.append({"role": "assistant", "content": answer})
     ctx.run.write("planning/config.yaml", config_yaml)
-    ctx.run.write("planning/trajectory.json", json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
+    ctx.run.write(TRAJECTORY, json.dumps(messages, indent=2, ensure_ascii=False) + "\n")
 
     files = ordered_files(ctx, architecture, logic)
     return PlanningResult(messages, plan, architecture, logic, config_yaml, files)
+
+
+def _with_example(turn: str, step: str, compact: bool) -> str:
+    """A compact turn ends with a worked answer for an unrelated toy paper: a small model copies the shape of what it
+    sees, and without one it names its files after the JSON keys (``file_list.py``)."""
+    return turn + "\n" + render(f"planning/compact/{step}_example.j2") if compact else turn
 
 
 def _config_text(ctx: RunContext, answer: str) -> str:
@@ -171,25 +219,28 @@ def _config_text(ctx: RunContext, answer: str) -> str:
         return EMPTY_CONFIG
 
 
-def load(ctx: RunContext) -> PlanningResult | None:
-    """The finished planning of an earlier run in this directory, or None when it must be (re)done."""
+def load(ctx: RunContext, turns: int = FULL) -> PlanningResult | None:
+    """The finished planning (of ``turns`` turns) of an earlier run in this directory, or None when it must be
+    (re)done."""
     run = ctx.run
-    needed = [
-        "planning/trajectory.json",
-        "planning/1_plan.md",
-        "planning/2_architecture.json",
-        "planning/3_logic.json",
-        "planning/config.yaml",
-    ]
-    if ctx.manifest.stages["planning"].status != "done" or not all(run.exists(p) for p in needed):
+    needed = [TRAJECTORY, *ARTIFACTS[:turns]]
+    record = ctx.manifest.stages.get("planning")
+    if record is None or record.status != "done" or not all(run.exists(p) for p in needed):
         return None
     try:
-        trajectory: list[Message] = json.loads(run.read("planning/trajectory.json"))
-        architecture = ArchitectureDesign.model_validate_json(run.read("planning/2_architecture.json"))
-        logic = LogicDesign.model_validate_json(run.read("planning/3_logic.json"))
-        config_yaml = run.read("planning/config.yaml")
+        trajectory: list[Message] = json.loads(run.read(TRAJECTORY))
+        plan = run.read(ARTIFACTS[0]).strip()
+        if turns < 3:
+            architecture = None
+            if turns == 2:
+                architecture = ArchitectureDesign.model_validate_json(run.read(ARTIFACTS[1]))
+            partial = _partial(ctx, trajectory, plan, architecture)
+            return partial if not ctx.manifest.files else replace(partial, files=ctx.manifest.files)
+        architecture = ArchitectureDesign.model_validate_json(run.read(ARTIFACTS[1]))
+        logic = LogicDesign.model_validate_json(run.read(ARTIFACTS[2]))
+        config_yaml = run.read(ARTIFACTS[3]) if turns == FULL else ""
         yaml.safe_load(config_yaml)
     except (ValueError, yaml.YAMLError, RecursionError):
         return None
     files = ctx.manifest.files or ordered_files(ctx, architecture, logic)
-    return PlanningResult(trajectory, run.read("planning/1_plan.md").strip(), architecture, logic, config_yaml, files)
+    return PlanningResult(trajectory, plan, architecture, logic, config_yaml, files)

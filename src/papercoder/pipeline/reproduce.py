@@ -3,13 +3,12 @@
 
 The script creates a virtual environment, installs requirements.txt and runs the entry point; ``--smoke`` exports
 ``PAPERCODER_SMOKE=1``, which the coding prompt asks the code to honour with a minutes-long run on tiny data. The
-script is written, never run. An answer without a usable script gets the fallback below and a warning.
+script is written, never run. The model's script is kept when it is sound (``repo/script.py``: valid bash, installs
+the requirements, runs a Python file the repository has, sets the smoke variable); otherwise it gets the fallback
+below and a warning naming what was wrong.
 """
 
 from __future__ import annotations
-
-import shutil
-import subprocess
 
 from papercoder.llm.base import Message
 from papercoder.parsing.code_extract import extract_code
@@ -18,9 +17,11 @@ from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.files import entry_point, snapshot
 from papercoder.repo.sandbox import SMOKE_ENV
+from papercoder.repo.script import script_problem
 
 STEP = "repo/reproduce"
 SCRIPT = "reproduce.sh"
+SHOWN_CHARS = 12_000  # of the entry point and of config.yaml
 
 
 def fallback_script(entry: str) -> str:
@@ -44,19 +45,10 @@ python {entry} "$@"
 """
 
 
-def script_problem(script: str, entry: str) -> str | None:
-    """Why ``script`` is not a usable reproduce.sh (None when it is): empty, not running the entry point, or not
-    parsing as bash (``bash -n`` reads it without running anything)."""
-    if not script.strip():
-        return "the answer held no script"
-    if "python" not in script or entry.rsplit("/", 1)[-1] not in script:
-        return f"the script does not run python {entry}"
-    bash = shutil.which("bash")
-    if bash is not None:
-        checked = subprocess.run([bash, "-n"], input=script.encode(), capture_output=True, timeout=10, check=False)
-        if checked.returncode != 0:
-            return f"the script is not valid bash ({checked.stderr.decode(errors='replace').strip()[:120]})"
-    return None
+def _cut(text: str, compact: bool) -> str:
+    """``text`` as attached to the reproduce prompt: at most ``SHOWN_CHARS`` (a quarter for a small local model)."""
+    limit = SHOWN_CHARS // 4 if compact else SHOWN_CHARS
+    return text if len(text) <= limit else text[:limit] + f"\n# [... {len(text) - limit:,} more characters]\n"
 
 
 async def run(ctx: RunContext, order: list[str]) -> str | None:
@@ -69,13 +61,16 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
             ctx.warn("reproduce.sh: the repository has no Python entry point; no script written")
             clock.finish("skipped")
             return None
-        ctx.progress("reproduce", f"writing {SCRIPT} for {entry}")
+        ctx.note("reproduce", f"writing {SCRIPT} for {entry}")
         prompt = render(
-            "repo/reproduce.j2",
-            files=[p for p in files if p != SCRIPT],
+            "reproduce/script.j2",
+            files=[p for p in files if p not in (SCRIPT, "README.md")],  # both written after this call
             entry=entry,
             requirements=files.get("requirements.txt", "").strip(),
             smoke_env=SMOKE_ENV,
+            # The entry point's code and the config, so the script passes the arguments the code parses.
+            entry_code=_cut(files.get(entry, ""), ctx.options.compact),
+            config=_cut(files.get("config.yaml", "").strip(), ctx.options.compact),
         )
         messages: list[Message] = [
             {"role": "system", "content": render("repo/system.j2")},
@@ -84,7 +79,7 @@ async def run(ctx: RunContext, order: list[str]) -> str | None:
         done = await ask(ctx, clock, messages, settings_for(ctx, STEP, ctx.options.limits.script))
         ctx.run.write(f"coding/{SCRIPT}.md", done.text)
         script = extract_code(done.text, filename=SCRIPT)
-        problem = script_problem(script, entry)
+        problem = script_problem(script, files, SMOKE_ENV)
         if problem is not None:
             ctx.warn(f"{SCRIPT}: {problem}; wrote the standard script instead (venv, requirements, python {entry})")
             script = fallback_script(entry)

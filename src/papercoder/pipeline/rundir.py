@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from papercoder.errors import InputError
-from papercoder.evaluation.repofiles import walk_files
+from papercoder.repo.walk import walk_files
 from papercoder.run import Manifest, RunDir
 
 
@@ -44,8 +44,8 @@ def text_sha256(text: str) -> str:
 
 def other_paper(old: Manifest, source: Path | None, text_sha: str) -> str | None:
     """The paper ``old`` was made from when it is another than ``source`` with text hash ``text_sha``; else None."""
-    recorded = old.paper.get("source") or old.paper.get("path")
-    if not recorded or old.paper.get("text_sha256") == text_sha:
+    recorded = old.paper.source or old.paper.path
+    if not recorded or old.paper.text_sha256 == text_sha:
         return None
     if source is not None and Path(str(recorded)).expanduser().resolve() == source.resolve():
         return None

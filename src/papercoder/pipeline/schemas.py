@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
@@ -17,6 +18,43 @@ def _text(value: object) -> object:
     return "" if value is None else value
 
 
+class FileInterface(BaseModel):
+    """The public interface the design gives one file: typed signatures, the contract the other files code against."""
+
+    file: str
+    signatures: list[str] = Field(
+        default_factory=list,
+        description="Each public class and function of the file with typed parameters and return type, e.g. "
+        "'class Trainer(model: Model, cfg: dict)', 'Trainer.train(self) -> dict[str, float]'.",
+    )
+
+    @field_validator("signatures", mode="before")
+    @classmethod
+    def _lines(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [line.strip() for line in value.splitlines() if line.strip()]
+        if isinstance(value, dict):  # {"name": "signature"} maps
+            return [str(v) for v in value.values()]
+        return value
+
+
+def _per_file(value: object, item: str, keys: dict[str, list[str]]) -> object:
+    """``{file: x}`` maps and ``[file, x]`` pairs as ``[{"file": file, item: x}]``; objects with spelled-out keys."""
+    if isinstance(value, dict):
+        return [{"file": k, item: v} for k, v in value.items()]
+    if isinstance(value, list):
+        out: list[object] = []
+        for entry in value:
+            if isinstance(entry, list | tuple) and len(entry) >= 2:
+                out.append({"file": str(entry[0]), item: entry[1] if len(entry) == 2 else list(entry[1:])})
+            elif isinstance(entry, dict):
+                out.append(normalize_keys(entry, keys))
+            else:
+                out.append(entry)
+        return out
+    return value
+
+
 class ArchitectureDesign(BaseModel):
     """Turn 2 of planning: what to build."""
 
@@ -25,6 +63,11 @@ class ArchitectureDesign(BaseModel):
     class_diagram: str = Field(description="A mermaid classDiagram of the classes, their fields and methods.")
     sequence_diagram: str = Field(description="A mermaid sequenceDiagram of the program flow from main.py.")
     unclear_points: str = Field(default="", description="What the paper leaves unclear, and the choice made.")
+    # Optional so that answers from before it was asked for (and compact runs, which do not ask) still parse.
+    interfaces: list[FileInterface] = Field(
+        default_factory=list,
+        description="For each file: the typed signatures of its public classes, methods and functions.",
+    )
 
     ALIASES: ClassVar[dict[str, list[str]]] = {
         "implementation_approach": ["approach"],
@@ -32,9 +75,43 @@ class ArchitectureDesign(BaseModel):
         "class_diagram": ["data structures and interfaces", "data_structures_and_interfaces", "classes"],
         "sequence_diagram": ["program call flow", "program_call_flow", "call flow"],
         "unclear_points": ["anything unclear", "anything_unclear", "unclear"],
+        "interfaces": ["public_interfaces", "public_api", "signatures", "interfaces_by_file"],
     }
+    #: Fields a compact (small local model) run neither asks for nor puts in its JSON schema.
+    COMPACT_OMIT: ClassVar[tuple[str, ...]] = ("interfaces",)
 
     @field_validator("implementation_approach", "class_diagram", "sequence_diagram", "unclear_points", mode="before")
+    @classmethod
+    def _join(cls, value: object) -> object:
+        return _text(value)
+
+    @field_validator("interfaces", mode="before")
+    @classmethod
+    def _files(cls, value: object) -> object:
+        return _per_file(value, "signatures", {"file": ["filename", "path", "name"], "signatures": ["api", "methods"]})
+
+    def signatures_for(self, path: str) -> list[str]:
+        """The design's signatures for ``path`` (none when the design gives none)."""
+        for entry in self.interfaces:
+            if entry.file.strip().lstrip("./") == path:
+                return entry.signatures
+        return []
+
+
+class SmokePlan(BaseModel):
+    """How the smoke run (``PAPERCODER_SMOKE=1``) is made short, decided once in planning."""
+
+    files: list[str] = Field(
+        default_factory=list,
+        description="The files that read the smoke switch: those that load data, train or evaluate.",
+    )
+    shrinks: str = Field(
+        default="",
+        description="What smoke mode shrinks and to what (samples, steps, epochs, evaluation size), and the "
+        "synthetic stand-in used when the dataset is not available.",
+    )
+
+    @field_validator("shrinks", mode="before")
     @classmethod
     def _join(cls, value: object) -> object:
         return _text(value)
@@ -65,6 +142,7 @@ class LogicDesign(BaseModel):
     )
     shared_knowledge: str = Field(default="", description="Conventions and values several files share.")
     unclear_points: str = Field(default="", description="What the paper leaves unclear, and the choice made.")
+    smoke_mode: SmokePlan = Field(default_factory=SmokePlan, description="How the smoke run is made short.")
 
     ALIASES: ClassVar[dict[str, list[str]]] = {
         "required_packages": ["required python packages", "packages", "requirements"],
@@ -72,7 +150,16 @@ class LogicDesign(BaseModel):
         "task_list": ["tasks", "ordered_files"],
         "shared_knowledge": ["shared"],
         "unclear_points": ["anything unclear", "anything_unclear", "unclear"],
+        "smoke_mode": ["smoke", "smoke_plan"],
     }
+    COMPACT_OMIT: ClassVar[tuple[str, ...]] = ("smoke_mode",)
+
+    @field_validator("smoke_mode", mode="before")
+    @classmethod
+    def _smoke(cls, value: object) -> object:
+        if isinstance(value, str):
+            return {"shrinks": value}
+        return {} if value is None else value
 
     @field_validator("shared_knowledge", "unclear_points", mode="before")
     @classmethod
@@ -121,19 +208,32 @@ def json_schema(
     max_items: int | None = None,
     max_length: int | None = None,
     file_pattern: str | None = None,
+    file_enum: list[str] | None = None,
+    omit: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The JSON schema of ``model`` for ``response_format``.
 
     The bounds are for small local models: grammar-constrained decoding then has to close every string and list
-    within the answer's token limit, instead of rambling until it is cut off mid-JSON.
+    within the answer's token limit, instead of rambling until it is cut off mid-JSON. ``file_enum`` (the logic
+    design, once the architecture named the files) makes every file name one of those: a small model otherwise
+    invents new ones, or repeats a JSON key as a file name.
     """
     schema = copy.deepcopy(model.model_json_schema())
+    for name in omit:
+        schema.get("properties", {}).pop(name, None)
+    if omit and "$defs" in schema:  # definitions only the omitted fields used
+        used = json.dumps(schema.get("properties", {}))
+        schema["$defs"] = {k: v for k, v in schema["$defs"].items() if f"/$defs/{k}" in used}
+        if not schema["$defs"]:
+            del schema["$defs"]
     for definition in [schema, *schema.get("$defs", {}).values()]:
         definition.pop("title", None)
         for name, prop in definition.get("properties", {}).items():
             prop.pop("title", None)
             prop.pop("default", None)
-            if prop.get("type") == "string" and max_length:
+            if prop.get("type") == "string" and file_enum and name == "file":
+                prop["enum"] = list(file_enum)
+            elif prop.get("type") == "string" and max_length:
                 prop["maxLength"] = max_length
             if prop.get("type") == "array":
                 if max_items:
@@ -141,7 +241,9 @@ def json_schema(
                     prop["minItems"] = 1
                 items = prop.get("items", {})
                 if items.get("type") == "string":
-                    if file_pattern and name in ("file_list", "task_list"):
+                    if file_enum and name in ("file_list", "task_list"):
+                        items["enum"] = list(file_enum)
+                    elif file_pattern and name in ("file_list", "task_list"):
                         items["pattern"] = file_pattern
                     elif max_length:
                         items["maxLength"] = min(max_length, 80)

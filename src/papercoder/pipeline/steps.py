@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from papercoder._events import CallFinished, CallStarted, RunWarning
 from papercoder.errors import StageError
 from papercoder.llm.base import CallSettings, Completion, Message
 from papercoder.parsing.json_extract import JSONExtractionError, extract_json
@@ -15,6 +16,9 @@ from papercoder.pipeline.templates import render
 from papercoder.run import StageClock
 
 M = TypeVar("M", bound=BaseModel)
+# A small model's file names, constrained: short, lower-case, one word. No underscore, so none of the schema's keys
+# (``file_list``, ``class_diagram``...) can become a file name, which a 135M model otherwise does.
+COMPACT_FILE_PATTERN = r"^[a-z][a-z0-9]{1,15}[.]py$"
 
 
 def settings_for(ctx: RunContext, step: str, max_tokens: int | None, **extra: Any) -> CallSettings:
@@ -31,8 +35,10 @@ def settings_for(ctx: RunContext, step: str, max_tokens: int | None, **extra: An
 async def ask(ctx: RunContext, clock: StageClock, messages: list[Message], settings: CallSettings) -> Completion:
     """Make one call through the cache and count it; a new answer saves the manifest, so a run killed later
     still records the stage's calls and time so far."""
+    ctx.emit(CallStarted(clock.stage, settings.step))
     done = await ctx.model.complete(messages, settings)
-    clock.add(done.usage, done.from_cache)
+    cost = clock.add(done.usage, done.from_cache)
+    ctx.emit(CallFinished(clock.stage, settings.step, done.usage, done.from_cache, cost))
     if not done.from_cache:
         ctx.save()
     return done
@@ -67,18 +73,22 @@ async def ask_json(
     model: type[M],
     step: str,
     max_tokens: int | None,
+    files: list[str] | None = None,
 ) -> tuple[M, str]:
     """Ask for a JSON answer matching ``model``; on an invalid answer, one repair turn quoting the error.
 
     Returns the validated object and the raw text of the answer that validated. Answers that fail validation are
-    evicted from the call cache, so a re-run asks again instead of replaying the same bad answer.
+    evicted from the call cache, so a re-run asks again instead of replaying the same bad answer. With compact
+    prompts, ``files`` (the planned file names) are the only file names the schema allows.
     """
     limits = ctx.options.limits
     schema = json_schema(
         model,
         max_items=limits.max_files if ctx.options.compact else None,
         max_length=limits.max_string if ctx.options.compact else None,
-        file_pattern=r"^[a-z][a-z0-9_]{0,24}[.]py$" if ctx.options.compact else None,
+        file_pattern=COMPACT_FILE_PATTERN if ctx.options.compact else None,
+        file_enum=files if ctx.options.compact and files else None,
+        omit=getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else (),
     )
     settings = settings_for(ctx, step, max_tokens, json_schema=schema, schema_name=step.replace("/", "_"))
     first = await ask(ctx, clock, messages, settings)
@@ -86,8 +96,9 @@ async def ask_json(
         return parse_answer(first.text, model), first.text
     except ValueError as exc:
         error = str(exc)
-        ctx.progress("warning", f"{step}: invalid answer, asking once more ({error})")
-    keys = ", ".join(f'"{k}"' for k in model.model_fields)
+        ctx.emit(RunWarning(f"{step}: invalid answer, asking once more ({error})"))  # shown, not recorded
+    omitted = getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else ()
+    keys = ", ".join(f'"{k}"' for k in model.model_fields if k not in omitted)
     repair: list[Message] = [
         *messages,
         {"role": "assistant", "content": first.text},

@@ -6,10 +6,14 @@ Five kinds of finding:
 * ``empty``: a ``.py`` file with no code (``__init__.py`` may be empty);
 * ``import``: an import of a repository module that resolves to no file, or a name the module does not define
   (top-level functions, classes, assignments and imports count; ``from pkg import mod`` with ``pkg/mod.py`` counts;
-  a module with ``from x import *`` or a module-level ``__getattr__`` is taken to define everything);
-* ``config``: a key read from ``config.yaml`` that the file does not define (see ``papercoder.repo.configkeys``);
+  a module with ``from x import *`` or a module-level ``__getattr__`` is taken to define everything), or a name a
+  file uses as an attribute of an imported repository module (``model.Encoder``) that the module does not define
+  (``papercoder.repo.module_attrs``);
+* ``config``: a key read from ``config.yaml`` that the file does not define (see ``papercoder.repo.configkeys``),
+  or a setting of its ``unstated`` group without the comment that says why it was chosen (``repo.configgroups``);
 * ``requirements``: a third-party import that ``requirements.txt`` does not cover (standard library from
-  ``sys.stdlib_module_names``; usual import→package names such as ``sklearn``→``scikit-learn`` are known).
+  ``sys.stdlib_module_names``; usual import→package names such as ``sklearn``→``scikit-learn`` are known), or a
+  requirement with no release for the Python in use (``torch==1.8.1`` on 3.11; ``papercoder.repo.pycompat``).
 
 Imports inside ``try`` blocks that handle ``ImportError`` and under ``if TYPE_CHECKING`` are optional: no finding.
 
@@ -29,8 +33,11 @@ from typing import Any
 
 import yaml
 
-from papercoder.evaluation.repofiles import read_text, walk_files
+from papercoder.repo.configgroups import group_findings
 from papercoder.repo.configkeys import config_findings
+from papercoder.repo.module_attrs import attribute_findings
+from papercoder.repo.pycompat import install_problems
+from papercoder.repo.walk import read_text, walk_files
 
 # Import name → the distributions that provide it (normalised names), where they differ.
 IMPORT_TO_PACKAGES: dict[str, tuple[str, ...]] = {
@@ -253,7 +260,14 @@ def _import_findings(
             if module is None:
                 continue
             findings.extend(_check_names(path, node, module, index))
+    for line, message in attribute_findings(tree, lambda dotted: _module_file(path, dotted, index), index.defined):
+        findings.append(Finding("import", path, line, message))
     return findings
+
+
+def _module_file(path: str, dotted: str, index: ModuleIndex) -> tuple[str, str] | None:
+    found = next((b + dotted for b in index.bases(path) if b + dotted in index.modules), None)
+    return (found, index.modules[found]) if found else None
 
 
 def _check_module(
@@ -327,6 +341,10 @@ def static_checks(repo: Path) -> list[Finding]:
     """Every finding in the repository folder ``repo`` (see the module docstring), in path and line order."""
     findings, third_party = _scan(repo)
     findings.extend(f for _, f in _missing(repo, third_party))
+    req = repo / "requirements.txt"
+    if req.is_file():  # pins with no release for this Python (``papercoder.repo.pycompat``)
+        text = req.read_text(encoding="utf-8", errors="replace")
+        findings.extend(Finding("requirements", "requirements.txt", n, m) for n, m in install_problems(text))
     order = {"syntax": 0, "empty": 1, "import": 2, "config": 3, "requirements": 4}
     return sorted(set(findings), key=lambda f: (order.get(f.kind, 9), f.path, f.line or 0, f.message))
 
@@ -354,6 +372,8 @@ def _scan(repo: Path) -> tuple[list[Finding], dict[str, tuple[str, int]]]:
             findings.append(Finding("syntax", rel, exc.lineno, f"SyntaxError: {exc.msg}"))
         except ValueError as exc:  # a NUL byte, for one
             findings.append(Finding("syntax", rel, None, f"does not parse: {exc}"))
+        except (RecursionError, MemoryError):  # absurdly nested expressions: Python's own parser gives up too
+            findings.append(Finding("syntax", rel, None, "does not parse: nested too deeply"))
     index = ModuleIndex(trees)
     third_party: dict[str, tuple[str, int]] = {}
     for rel, tree in trees.items():
@@ -364,6 +384,8 @@ def _scan(repo: Path) -> tuple[list[Finding], dict[str, tuple[str, int]]]:
     if config is not None:
         for rel, tree in trees.items():
             findings.extend(Finding("config", rel, line, message) for line, message in config_findings(tree, config))
+        text = (repo / "config.yaml").read_text(encoding="utf-8", errors="replace")
+        findings.extend(Finding("config", "config.yaml", line, message) for line, message in group_findings(text))
     return findings, third_party
 
 

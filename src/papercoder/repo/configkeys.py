@@ -11,8 +11,10 @@ default, starting at a *config root*:
   function parameters mostly): it may hold any part of the file, so a chain counts as found when it exists under
   some mapping of the file.
 
-``.get(key, default)`` reads are optional and never reported. Chains through anything else (attribute access,
-non-constant subscripts) stop the check of that chain at that point.
+``.get(key, default)`` reads are optional and never reported (how the code reads a setting config.yaml may lack). A
+missing key that config.yaml holds in its ``unstated`` or ``smoke`` group (the settings the paper does not state,
+the smoke run's) is reported with where it is (``papercoder.repo.configgroups``). Chains through anything else
+(attribute access, non-constant subscripts) stop the check of that chain at that point.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
+
+from papercoder.repo.configgroups import elsewhere
 
 _CONFIGISH = re.compile(r"(?:^|_)(?:cfg|conf|config|configs|hparams|hyperparams|params|settings)(?:$|_)", re.I)
 _LOADERS = re.compile(r"(?:^|\.)(?:safe_load|load|full_load|load_config|read_config|get_config|load_yaml)$")
@@ -164,10 +168,17 @@ def config_findings(tree: ast.Module, config: dict[str, Any]) -> list[tuple[int,
         if root in bound:
             full = bound[root] + keys
             if not _has(config, full):
-                found.append((line, _missing(config, full)))
+                found.append((line, _missing(config, full) + _moved(config, full)))
         elif _CONFIGISH.search(root.split(".")[-1]) and not any(_has(m, keys) for m in _mappings(config)):
-            found.append((line, _loose_message(config, keys)))
+            found.append((line, _loose_message(config, keys) + _moved(config, keys)))
     return found
+
+
+def _moved(config: dict[str, Any], keys: Key) -> str:
+    """A hint for a key that config.yaml holds in its ``unstated`` or ``smoke`` group instead
+    (``papercoder.repo.configgroups``): the code must read it there, or with a default."""
+    where = elsewhere(config, keys)
+    return f"; config.yaml has it as {where}: read it there, or with a default" if where else ""
 
 
 def _loose_message(config: dict[str, Any], keys: Key) -> str:

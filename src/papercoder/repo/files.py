@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from papercoder.evaluation.repofiles import read_text, walk_files
+from papercoder.repo.walk import read_text, walk_files
 
 ENTRY_NAMES = ("main.py", "train.py", "run.py", "run_experiment.py", "experiment.py", "app.py")
 _TRACE_FILE = re.compile(r"""File "(?P<path>[^"]+)", line (?P<line>\d+)""")
@@ -49,7 +49,7 @@ def modified_lines(old: Mapping[str, str], new: Mapping[str, str]) -> int:
 def has_main_guard(code: str) -> bool:
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurd nesting
         return "__main__" in code
     return any(isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) for node in tree.body)
 

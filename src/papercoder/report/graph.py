@@ -79,7 +79,7 @@ def import_graph(sources: dict[str, str]) -> ImportGraph:
     for path in python:
         try:
             tree = ast.parse(sources[path], filename=path)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurd nesting
             unparsable.append(path)
             continue
         for node in ast.walk(tree):

@@ -8,6 +8,7 @@ Pygments. The results are ``markupsafe.Markup`` so the autoescaping templates in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,6 +66,45 @@ def _markdown() -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     md.disable("image")
     return md
+
+
+@lru_cache(maxsize=1)
+def _markdown_breaks() -> MarkdownIt:
+    md = MarkdownIt(
+        "commonmark", {"html": False, "linkify": False, "typographer": False, "highlight": _fence, "breaks": True}
+    )
+    md.enable(["table", "strikethrough"])
+    md.disable("image")
+    return md
+
+
+_BLOCK_START = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|#|>|\||```|~~~)")
+
+
+def _keep_indent(text: str) -> str:
+    """Leading spaces of paragraph continuation lines as no-break spaces, which Markdown keeps (it strips
+    spaces). List items, headings, quotes, tables, fences and indented code blocks are left as they are."""
+    out: list[str] = []
+    fenced = False
+    previous = ""
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        indent = len(line) - len(line.lstrip(" "))
+        if not fenced and indent and previous.strip() and not _BLOCK_START.match(line):
+            line = "\u00a0" * indent + line[indent:]
+        out.append(line)
+        previous = line
+    return "\n".join(out)
+
+
+def plan_markdown(text: str | None) -> Markup:
+    """Like ``render_markdown``, but the lines of the text stay lines and keep their indentation: a plan is often
+    written as lines indented with spaces or em-spaces (reasoning models do), which as Markdown would run into one
+    paragraph."""
+    if not text:
+        return Markup("")
+    return Markup(_markdown_breaks().render(_keep_indent(text)))
 
 
 def render_markdown(text: str | None) -> Markup:

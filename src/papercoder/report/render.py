@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -11,15 +11,17 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from papercoder import __version__
+from papercoder._version import __version__
 from papercoder.fsutil import atomic_write_text
+from papercoder.report.calls import CallIndex, CallView, load_calls
 from papercoder.report.chart import render_svg, stage_charts
 from papercoder.report.graph import ImportGraph, import_graph, to_mermaid
-from papercoder.report.load import DebugIteration, FileEntry, JsonDoc, RunData, eval_score, load_run
+from papercoder.report.load import DebugIteration, JsonDoc, RunData, eval_score, load_run
 from papercoder.report.markup import (
     Table,
     as_table,
     highlight_code,
+    plan_markdown,
     pretty_json,
     pygments_css,
     render_markdown,
@@ -28,6 +30,8 @@ from papercoder.report.markup import (
     tables,
     text_block,
 )
+from papercoder.report.refine import load_refine
+from papercoder.report.views import DebugText, checks_view, debug_text, file_anchor, file_views, section_anchor
 from papercoder.run import now_iso
 
 ASSETS = ("mermaid.min.js", "report.js", "report.css")
@@ -41,6 +45,7 @@ class Diagram:
     id: str
     title: str
     source: str
+    links: dict[str, str] = field(default_factory=dict)  # node id → anchor, made clickable by report.js
 
 
 @dataclass(frozen=True)
@@ -57,27 +62,14 @@ class JsonView:
 
 
 @dataclass(frozen=True)
-class FileView:
-    """One repository file as shown: highlighted code, rendered analysis, the raw coding answer."""
-
-    path: str
-    anchor: str
-    lines: int
-    code: Markup | None
-    note: str | None
-    analysis: Markup
-    answer: Markup | None
-    planned: bool
-
-
-@dataclass(frozen=True)
 class IterationView:
-    """One debug iteration: a one-line summary, its text files highlighted, its JSON files."""
+    """One debug iteration: a one-line summary, its text files (diffs side by side too), its JSON files, its call."""
 
     name: str
     summary: str
-    texts: list[tuple[str, Markup, str | None]]
+    texts: list[DebugText]
     docs: list[JsonView]
+    calls: list[CallView]
 
 
 def read_asset(name: str) -> str:
@@ -104,14 +96,11 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["markdown"] = render_markdown
+    env.filters["plan_markdown"] = plan_markdown
     env.filters["status_class"] = status_class
     env.filters["thousands"] = lambda n: f"{int(n):,}" if isinstance(n, int | float) else "—"
     env.filters["usd"] = lambda v: "unknown" if v is None else f"${float(v):.4f}"
     return env
-
-
-def _anchor(path: str) -> str:
-    return "file-" + re.sub(r"[^A-Za-z0-9_-]", "-", path)
 
 
 def json_view(doc: JsonDoc) -> JsonView:
@@ -129,25 +118,11 @@ def json_view(doc: JsonDoc) -> JsonView:
     )
 
 
-def _file_view(entry: FileEntry) -> FileView:
-    code = entry.code
-    return FileView(
-        path=entry.path,
-        anchor=_anchor(entry.path),
-        lines=code.text.count("\n") + (1 if code.text and not code.text.endswith("\n") else 0) if code else 0,
-        code=highlight_code(code.text, filename=entry.path) if code and code.text else None,
-        note=code.note if code else None,
-        analysis=render_markdown(entry.analysis),
-        answer=render_markdown(entry.answer) if entry.answer else None,
-        planned=entry.planned,
-    )
-
-
 _EXIT_KEYS = ("exit_code", "returncode", "exit", "rc")
 _COMMAND_KEYS = ("command", "cmd")
 
 
-def _iteration_view(it: DebugIteration) -> IterationView:
+def _iteration_view(it: DebugIteration, calls: CallIndex) -> IterationView:
     facts: dict[str, str] = {}
     for doc in it.docs:
         if isinstance(doc.data, dict):
@@ -161,19 +136,19 @@ def _iteration_view(it: DebugIteration) -> IterationView:
     exit_code = next((facts[k] for k in _EXIT_KEYS if k in facts), None)
     command = next((facts[k] for k in _COMMAND_KEYS if k in facts), None)
     summary = " · ".join(p for p in (f"exit {exit_code}" if exit_code else "", command or "") if p)
-    texts = []
-    for t in it.texts:
-        language = "diff" if t.name.endswith((".diff", ".patch")) or "diff" in t.name else None
-        body = highlight_code(t.text, filename=t.name, language=language) if t.text else text_block("(empty)")
-        texts.append((t.name, body, t.note))
-    return IterationView(it.name, summary, texts, [json_view(d) for d in it.docs])
+    texts = [debug_text(t.name, t.text, t.note) for t in it.texts]
+    return IterationView(it.name, summary, texts, [json_view(d) for d in it.docs], calls.for_step(f"debug/{it.name}"))
 
 
-def _graph(data: RunData) -> tuple[ImportGraph, Diagram | None]:
+def _graph(data: RunData, anchors: dict[str, str]) -> tuple[ImportGraph, Diagram | None]:
     sources = {f.path: f.code.text for f in data.files if f.code and f.path.endswith(".py")}
     graph = import_graph(sources)
     source = to_mermaid(graph)
-    return graph, Diagram("diagram-deps", "File dependencies (imports)", source) if source else None
+    if not source:
+        return graph, None
+    # Node n<i> is graph.nodes[i] (to_mermaid's ids): report.js makes each node a link to its file's section.
+    links = {f"n{i}": f"#{anchors[p]}" for i, p in enumerate(graph.nodes) if p in anchors}
+    return graph, Diagram("diagram-deps", "File dependencies (imports)", source, links)
 
 
 def _text_field(mapping: dict[str, object], key: str) -> str:
@@ -195,10 +170,38 @@ def _records(value: object) -> list[dict[str, object]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _sections(paper: dict[str, object]) -> list[dict[str, object]]:
+    """The paper's sections with their anchors and rendered text, for the paper part and the search."""
+    out = []
+    for i, s in enumerate(_records(paper.get("sections"))):
+        text = _text_field(s, "text")
+        level = s.get("level")
+        out.append(
+            {
+                "anchor": section_anchor(i),
+                "title": _text_field(s, "title"),
+                "level": level if isinstance(level, int) and 1 <= level <= 6 else 1,
+                "body": render_markdown(text),
+                "search": text,
+            }
+        )
+    return out
+
+
+def _stage_calls(calls: CallIndex) -> list[tuple[str, list[CallView]]]:
+    """The calls that belong to a stage rather than a file, by stage heading."""
+    groups = [
+        ("Planning", calls.with_prefix("planning/")),
+        ("Checks repair", calls.with_prefix("repair/")),
+        ("reproduce.sh", calls.with_prefix("repo/")),
+    ]
+    return [(name, found) for name, found in groups if found]
+
+
 def build_context(data: RunData) -> dict[str, object]:
     """Everything the template needs, computed from the loaded run."""
     m = data.manifest
-    title = _text_field(m.paper, "title") or _text_field(data.paper, "title") or data.root.name
+    title = m.paper.title or _text_field(data.paper, "title") or data.root.name
     diagrams = [
         Diagram(f"diagram-{key}", heading, source)
         for key, heading, source in (
@@ -207,17 +210,20 @@ def build_context(data: RunData) -> dict[str, object]:
         )
         if source
     ]
-    graph, graph_diagram = _graph(data)
+    anchors = {f.path: file_anchor(f.path) for f in data.files}
+    graph, graph_diagram = _graph(data, anchors)
     total = m.total_usage()
     evals = [json_view(d) for d in data.evals]
-    sections = data.paper.get("sections")
+    sections = _sections(data.paper)
+    calls = load_calls(data.root / "calls")
+    checks = checks_view(data.checks, anchors)
     return {
         "title": title,
         "run_name": data.root.resolve().name,
         "m": m,
         "paper": data.paper,
         "paper_md": data.paper_md,
-        "outline": _records(sections),
+        "outline": sections,
         "plan_md": data.plan_md,
         "approach": _text_field(data.architecture, "implementation_approach"),
         "arch_unclear": _text_field(data.architecture, "unclear_points"),
@@ -226,16 +232,20 @@ def build_context(data: RunData) -> dict[str, object]:
         "packages": _text_list(data.logic.get("required_packages")),
         "tasks": _text_list(data.logic.get("task_list")),
         "logic_rows": _records(data.logic.get("logic_analysis")),
+        "anchors": anchors,
         "config_yaml": highlight_code(data.config_yaml, language="yaml") if data.config_yaml else None,
         "graph": graph,
         "graph_diagram": graph_diagram,
-        "files": [_file_view(f) for f in data.files],
+        "files": file_views(data, calls, checks, [str(s["title"]) for s in sections]),
+        "stage_calls": _stage_calls(calls),
         "charts": [(c.title, Markup(render_svg(c))) for c in stage_charts(m.stages)],
         "total": total,
         "total_cost": m.total_cost(),
         "total_wall": sum(r.wall_s for r in m.stages.values()),
-        "checks": json_view(data.checks) if data.checks else None,
-        "debug": [_iteration_view(it) for it in data.debug],
+        "checks_doc": json_view(data.checks) if data.checks else None,
+        "checks": checks,
+        "debug": [_iteration_view(it, calls) for it in data.debug],
+        "refine": load_refine(data.root, file_anchor),
         "evals": evals,
         "scores": [(e.name.removesuffix(".json"), e.score) for e in evals if e.score is not None],
         "css": Markup(pygments_css()),
