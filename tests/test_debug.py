@@ -263,3 +263,18 @@ def test_reproduce_answer_without_a_script_gets_the_fallback(tmp_path: Path) -> 
     assert "python main.py" in text and "PAPERCODER_SMOKE=1" in text
     warnings = json.loads((out / "manifest.json").read_text())["warnings"]
     assert any(w.startswith("reproduce.sh: ") and "wrote the standard script instead" in w for w in warnings)
+
+
+@pytest.mark.usefixtures("clean_env", "bwrap_ready")
+def test_debug_says_what_it_fixes_and_when_a_fix_held_no_edits(tmp_path: Path) -> None:
+    script = buggy_script({"debug/iter-01": FIX_IMPORT, "debug/iter-02": NO_EDITS, "repair/checks": NO_EDITS})
+    out = tmp_path / "run"
+    with FakeOpenAIServer(script) as server:
+        assert make_run(server, out)[0] == 4
+        code, output = debug(out, "--cmd", PYTHON, "--max-iters", "2", "--timeout", "60")
+    assert code == 1, output
+    flat = " ".join(output.split())
+    assert "run 1 failed (exit 1): ImportError: cannot import name 'load_configuration' from 'utils'" in flat
+    assert "fix 1: 2 edits applied to main.py" in flat, flat
+    assert "run 2 failed (exit 1): KeyError: 'temperature'" in flat
+    assert "fix 2 held no edit that applied, 1 refused; run 3 is of the same code" in flat

@@ -88,10 +88,15 @@ class RunWarning:
 
 @dataclass(frozen=True)
 class Note:
-    """A line of what a stage is doing that is not a count (``checks: no findings``, ``report written``)."""
+    """A line of what a stage is doing that is not a count (``checks: no findings``, ``report written``).
+
+    A ``lasting`` note is history a reader wants to keep (a debug iteration's error, the edits a fix applied):
+    the terminal prints it as a line instead of only showing it on the stage's bar until the next one.
+    """
 
     stage: str
     message: str
+    lasting: bool = False
     kind: Literal["note"] = "note"
 
 

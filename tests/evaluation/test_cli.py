@@ -60,6 +60,7 @@ def test_eval_on_a_run_dir(tmp_path: Path) -> None:
         assert code == 0, output
         user = srv.chat_requests[0].body["messages"][-1]["content"]
     assert "score 4.00" in output and "valid 3/3" in output
+    assert "samples" in output and "3/3" in output  # the live bar counted the judge's samples
     saved = json.loads((run / "eval" / "ref-free.json").read_text())
     assert saved["mean"] == 4.0 and saved["files"] == ["model.py"] and saved["meta"]["skipped"] == ["weights.bin"]
     assert "A prototype classifier." in user
@@ -183,5 +184,6 @@ def test_grade_command(tmp_path: Path) -> None:
         )
         assert code == 0, output
         assert [r.headers["x-papercoder-step"] for r in srv.chat_requests] == ["grade/net"]
+        assert "leafs" not in output and "1/1" in output  # one Code-Dev leaf, counted on the live bar
     saved = json.loads((run / "eval" / "rubric-code-development.json").read_text())
     assert saved["score"] == 1.0 and saved["tree"]["sub_tasks"][0]["id"] == "net"

@@ -30,11 +30,25 @@ def test_report_default_and_output(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    monkeypatch.setenv("DISPLAY", ":0")
     target = tmp_path / "elsewhere.html"
     code, output = invoke("report", str(run), "-o", str(target), "--open")
     assert code == 0, output
     assert target.is_file()
     assert opened == [target.resolve().as_uri()]
+
+
+def test_report_open_without_a_display_says_where_the_file_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = make_run(tmp_path / "run")
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    code, output = invoke("report", str(run), "--open")
+    assert code == 0, output
+    assert opened == []  # no text browser started in this terminal
+    assert "no browser could open it here" in output and str((run / "report.html").resolve()) in output
 
 
 def test_report_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from papercoder._cli._common import (
     run_closing,
     warn,
 )
+from papercoder._cli.progress import CallCount
 from papercoder.errors import InputError, StageError
 from papercoder.evaluation.repofiles import read_repo, resolve_target
 from papercoder.evaluation.stats import repo_stats
@@ -131,20 +132,22 @@ def eval_command(
         judge = _judge(judge_model, base_url, api_key_env, as_json)
         apply_prices([judge.name], price_input, price_output, prices)
         cached = CachedModel(judge, CallCache(result_path.parent / "calls"))
-        result = run_closing(
-            [judge],
-            lambda: judge_repository(
-                cached,
-                text,
-                repo.files,
-                gold=gold_repo.files if gold_repo else None,
-                n=n,
-                temperature=temperature,
-                reasoning_effort=_effort(reasoning_effort),
-                context_tokens=context_tokens,
-                concurrency=concurrency,
-            ),
-        )
+        shown = CallCount(cached, err, "eval", n, per="sample", enabled=not as_json)
+        with shown:
+            result = run_closing(
+                [judge],
+                lambda: judge_repository(
+                    shown,
+                    text,
+                    repo.files,
+                    gold=gold_repo.files if gold_repo else None,
+                    n=n,
+                    temperature=temperature,
+                    reasoning_effort=_effort(reasoning_effort),
+                    context_tokens=context_tokens,
+                    concurrency=concurrency,
+                ),
+            )
         result.meta.update(
             {
                 "target": str(target),
@@ -217,7 +220,7 @@ def grade_command(
 
     Example: papercoder grade runs/lca --rubric rubric.json --category code-development --judge-model openai/o3-mini
     """
-    from papercoder.evaluation.rubric import grade_repository, load_rubric
+    from papercoder.evaluation.rubric import filter_category, grade_repository, load_rubric
 
     with errors_to_exit(), ExitStack() as locks:
         tree = load_rubric(rubric)
@@ -231,21 +234,24 @@ def grade_command(
         judge = _judge(judge_model, base_url, api_key_env, as_json)
         apply_prices([judge.name], price_input, price_output, prices)
         cached = CachedModel(judge, CallCache(result_path.parent / "calls"))
-        result = run_closing(
-            [judge],
-            lambda: grade_repository(
-                cached,
-                tree,
-                repo.files,
-                paper=text,
-                category=category,
-                concurrency=concurrency,
-                top_k=top_k,
-                file_tokens=file_tokens,
-                context_tokens=context_tokens,
-                reasoning_effort=_effort(reasoning_effort),
-            ),
-        )
+        kept = filter_category(tree, category) if category else tree
+        shown = CallCount(cached, err, "grade", len(kept.leaves()) if kept else 0, per="leaf", enabled=not as_json)
+        with shown:
+            result = run_closing(
+                [judge],
+                lambda: grade_repository(
+                    shown,
+                    tree,
+                    repo.files,
+                    paper=text,
+                    category=category,
+                    concurrency=concurrency,
+                    top_k=top_k,
+                    file_tokens=file_tokens,
+                    context_tokens=context_tokens,
+                    reasoning_effort=_effort(reasoning_effort),
+                ),
+            )
         atomic_write_json(result_path, result.model_dump(mode="json"))
         if as_json:
             out.print_json(

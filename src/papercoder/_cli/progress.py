@@ -24,6 +24,8 @@ from papercoder._events import (
     StageProgress,
     StageStarted,
 )
+from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
+from papercoder.llm.pricing import cost_usd
 from papercoder.run import Manifest
 
 
@@ -109,7 +111,7 @@ class ProgressView:
         elif isinstance(event, Note):
             if event.stage in self.tasks:
                 self.progress.update(self.tasks[event.stage], description=escape(event.message))
-            else:
+            if event.lasting or event.stage not in self.tasks:
                 self._print(f"[bold cyan]{event.stage:>9}[/] {escape(event.message)}")
 
     def _finished(self, event: StageFinished) -> None:
@@ -177,3 +179,44 @@ def summary_table(manifest: Manifest) -> Table:
 
 def _share(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "–"
+
+
+class CallCount(ModelWrapper):
+    """A model that shows each answer it gives on a live bar: judge samples for ``eval``, rubric leaves for
+    ``grade``. ``per`` counts one answer as its number of texts (samples drawn with ``n``) or as one."""
+
+    def __init__(
+        self, inner: ChatModel, console: Console, label: str, total: int, *, per: str = "call", enabled: bool = True
+    ) -> None:
+        super().__init__(inner)
+        self.per = per
+        self.tokens = 0
+        self.cost: float | None = 0.0
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn(f"[bold cyan]{escape(label):>9}[/] {{task.description}}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[spent]}"),
+            console=console,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task("leaves" if per == "leaf" else per + "s", total=total, spent="")
+
+    def __enter__(self) -> CallCount:
+        self.progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.progress.stop()
+
+    async def complete(self, messages: list[Message], settings: CallSettings) -> Completion:
+        done = await self.inner.complete(messages, settings)
+        self.tokens += done.usage.prompt_tokens + done.usage.completion_tokens
+        cost = cost_usd(self.inner.name, done.usage)
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
+        spent = f"{self.tokens:,} tokens · {usd(self.cost) if self.cost is not None else 'cost unknown'}"
+        step = len(done.texts) if self.per == "sample" else 1
+        self.progress.update(self.task, advance=step, spent=spent + (" (cached)" if done.from_cache else ""))
+        return done

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import webbrowser
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from papercoder._cli._common import errors_to_exit
+from papercoder._cli._common import errors_to_exit, warn
 from papercoder.report import RunRow, list_runs, write_report
 from papercoder.report.load import load_manifest
 
@@ -38,8 +40,20 @@ def report_command(
         load_manifest(run_dir)  # a missing or unreadable manifest is an input error (exit 2)
         path = write_report(run_dir, output)
         out.print(f"[green]report[/] {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)")
-        if open_browser:
-            webbrowser.open(path.resolve().as_uri())
+        if open_browser and not _open(path):
+            warn(f"no browser could open it here (no display?); open {path.resolve()} where you have one")
+
+
+def _open(path: Path) -> bool:
+    """Open the report in a browser; False when there is none to open it (a server without a display, where
+    ``webbrowser`` would find no GUI browser or start a text one in this terminal)."""
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless and not os.environ.get("BROWSER"):
+        return False
+    try:
+        return webbrowser.open(path.resolve().as_uri())
+    except webbrowser.Error:
+        return False
 
 
 def _usd(value: float | None) -> str:

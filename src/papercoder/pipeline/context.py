@@ -69,9 +69,9 @@ class RunContext:
             self.manifest.warnings.append(message)
         self.on_event(RunWarning(message))
 
-    def note(self, stage: str, message: str) -> None:
-        """Say what ``stage`` is doing, when it is not a count."""
-        self.on_event(Note(stage, message))
+    def note(self, stage: str, message: str, *, lasting: bool = False) -> None:
+        """Say what ``stage`` is doing, when it is not a count; ``lasting`` keeps the line in the terminal."""
+        self.on_event(Note(stage, message, lasting))
 
     def advance(self, stage: str, completed: int, total: int, item: str = "") -> None:
         """``completed`` of the ``total`` items of ``stage`` are done; ``item`` is the one at hand."""

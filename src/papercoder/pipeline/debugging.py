@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -224,7 +225,8 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             _write(folder, "result.json", json.dumps(result, indent=2) + "\n")
             if execution.ok or n > options.max_iters:
                 break
-            ctx.note("debug", f"run {n} failed (exit {execution.exit_code}); asking for a fix")
+            how = "timed out" if execution.timed_out else f"exit {execution.exit_code}"
+            ctx.note("debug", f"run {n} failed ({how}): {last_error(execution.output)}; asking for a fix", lasting=True)
             files = snapshot(ctx.run.repo)
             wanted = involved(execution.output, ctx, files, command)
             grounding, extra = grounded(ctx, wanted, tail(execution.output, 40))
@@ -247,6 +249,12 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
             )
             fixes += 1
             feedback = done.feedback
+            refused = f", {len(done.failures)} refused" if done.failures else ""
+            if done.applied:
+                changed = ", ".join(done.changed)
+                ctx.note("debug", f"fix {n}: {done.applied} edits applied to {changed}{refused}", lasting=True)
+            else:
+                ctx.warn(f"debug: fix {n} held no edit that applied{refused}; run {n + 1} is of the same code")
             _write(folder, "answer.md", done.answer)
             _write(folder, "fix.diff", done.diff)
             result["fix"] = done.record()
@@ -271,6 +279,14 @@ async def run(ctx: RunContext, options: DebugOptions) -> DebugResult:
         clock.finish("done" if outcome.converged else "failed", None if outcome.converged else failure_message(outcome))
     _refresh_report(ctx)
     return outcome
+
+
+def last_error(output: str) -> str:
+    """The line that names the failure: the last ``SomethingError: ...`` line of the output, else its last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Interrupt|Exit)\b.*", line)]
+    found = (named or lines or ["no output"])[-1]
+    return found if len(found) <= 160 else found[:157] + "…"
 
 
 def _refresh_report(ctx: RunContext) -> None:
