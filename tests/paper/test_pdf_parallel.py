@@ -39,7 +39,8 @@ def test_ranges_cover_every_page_once_in_order() -> None:
         ranges = page_ranges(count, jobs)
         assert [p for r in ranges for p in r] == list(range(count))
         assert max(len(r) for r in ranges) <= 8
-    assert jobs_for(15, 4) == 15 // MIN_PAGES_PER_JOB and jobs_for(3, 8) == 1 and jobs_for(300, None) >= 1
+    assert jobs_for(15, 4) == 4 and jobs_for(3, 1) == 1  # an explicit count is taken as given
+    assert jobs_for(MIN_PAGES_PER_JOB - 1, None) == 1 and jobs_for(300, None) >= 1  # the default: worth starting
 
 
 def test_parallel_and_serial_ingest_give_the_same_text_on_the_shared_paper(attention: Path) -> None:
