@@ -160,7 +160,16 @@ def add_extras(root: Path) -> None:
         "scores": [4, 3],
         "mean": 3.5,
         "std": 0.5,
-        "critiques": [{"component": "model", "severity": "high", "comment": "missing temperature"}],
+        "critiques": [
+            {"component": "docs", "severity": "low", "comment": "no docstring", "file": "", "function": ""},
+            {
+                "component": "model",
+                "severity": "high",
+                "comment": "missing temperature",
+                "file": "model.py",
+                "function": "PrototypeNet.forward",
+            },
+        ],
         "samples": [{"index": 0, "valid": True, "score": 4}],
     }
     (root / "eval" / "ref-free.json").write_text(json.dumps(judge))

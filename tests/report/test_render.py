@@ -65,6 +65,10 @@ def test_full_report(tmp_path: Path) -> None:
     assert "exit 1 · python main.py" in html and "exit 0 · python main.py" in html
     assert '<span class="gd">-print(1)</span>' in html
     assert "Score · ref-free" in html and "3.50" in html and "missing temperature" in html
+    # The judge's critiques as a table, worst first, each tied to its file (linked) and function.
+    critiques = html[html.index('<table class="critiques">') :]
+    assert critiques.index("missing temperature") < critiques.index("no docstring")
+    assert '<a href="#file-model-py"><code>model.py</code></a> · <code>PrototypeNet.forward</code>' in critiques
     assert "Reproduce the paper" in html and "Prototypes" in html
     assert "weird.json is not valid JSON" in html and "[1, 2" in html
     # Exactly our two scripts; everything offline.

@@ -31,7 +31,15 @@ from papercoder.report.markup import (
     text_block,
 )
 from papercoder.report.refine import load_refine
-from papercoder.report.views import DebugText, checks_view, debug_text, file_anchor, file_views, section_anchor
+from papercoder.report.views import (
+    DebugText,
+    checks_view,
+    critique_rows,
+    debug_text,
+    file_anchor,
+    file_views,
+    section_anchor,
+)
 from papercoder.run import now_iso
 
 ASSETS = ("mermaid.min.js", "report.js", "report.css")
@@ -247,6 +255,7 @@ def build_context(data: RunData) -> dict[str, object]:
         "debug": [_iteration_view(it, calls) for it in data.debug],
         "refine": load_refine(data.root, file_anchor),
         "evals": evals,
+        "critiques": {e.name: critique_rows(e.data, anchors) for e in evals},
         "scores": [(e.name.removesuffix(".json"), e.score) for e in evals if e.score is not None],
         "css": Markup(pygments_css()),
         "assets": _assets(),

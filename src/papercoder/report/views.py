@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -191,3 +192,28 @@ def debug_text(name: str, text: str, note: str | None) -> DebugText:
     is_diff = name.endswith((".diff", ".patch")) or "diff" in name
     body = highlight_code(text, filename=name, language="diff" if is_diff else None) if text else text_block("(empty)")
     return DebugText(name, body, note, side_by_side(text) if is_diff and text else [])
+
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def critique_rows(data: object, anchors: Mapping[str, str]) -> list[dict[str, str]]:
+    """The judge's critiques of an eval result, worst first, each with the file it names linked when the report
+    shows that file (``anchor`` is ``""`` otherwise); ``[]`` for results without critiques (a rubric grade)."""
+    found = data.get("critiques") if isinstance(data, dict) else None
+    rows: list[dict[str, str]] = []
+    for item in found if isinstance(found, list) else []:
+        if not isinstance(item, dict):
+            continue
+        path = str(item.get("file") or "")
+        rows.append(
+            {
+                "severity": str(item.get("severity") or ""),
+                "component": str(item.get("component") or ""),
+                "file": path,
+                "anchor": anchors.get(path, ""),
+                "function": str(item.get("function") or ""),
+                "comment": str(item.get("comment") or ""),
+            }
+        )
+    return sorted(rows, key=lambda r: _SEVERITY_ORDER.get(r["severity"], 3))
