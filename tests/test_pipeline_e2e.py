@@ -172,4 +172,4 @@ def test_dag_coding_order_from_the_cli(tmp_path: Path, server: FakeOpenAIServer,
     code, output = run_cli(server, EXAMPLE_PAPER, tmp_path / "bad", "--coding-order", "random")
     # A choice is an Enum: typer refuses another value and names the choices.
     flat = " ".join(output.replace("│", " ").split())  # rich draws typer's error in a box
-    assert code == 2 and "'random' is not one of 'sequential', 'dag'" in flat
+    assert code == 2 and "'random' is not one of 'auto', 'sequential', 'dag'" in flat

@@ -2,4 +2,5 @@
 
 from papercoder._cli.main import main
 
-main()
+if __name__ == "__main__":  # PDF ingest starts worker processes, which import this module again: they must not run
+    main()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from papercoder._engine import Finished, run_method
-from papercoder._events import EventHandler, ignore
+from papercoder._events import EventHandler, Note, ignore
 from papercoder._methods import METHODS, estimate_method, method_named
 from papercoder.errors import InputError
 from papercoder.evaluation.rubric import JudgeSettings
@@ -29,6 +30,9 @@ from papercoder.repo.sandbox import SandboxSpec
 from papercoder.run import ModelInfo
 from papercoder.settings import IngestOptions, RunSettings
 
+#: The stage name of the ``Note`` that reports a wait for the rate limiter.
+RATE_LIMIT = "rate-limit"
+
 # What get_model resolved each model it built to, so a run records the provider and endpoint, not just the name.
 _CHOICES: weakref.WeakKeyDictionary[Any, ModelChoice] = weakref.WeakKeyDictionary()
 
@@ -40,7 +44,7 @@ class RunOptions(BaseModel):
 
     method: str = "papercoder"
     concurrency: int = Field(4, ge=1)
-    coding_order: Literal["sequential", "dag"] = "sequential"
+    coding_order: Literal["auto", "sequential", "dag"] = "auto"
     dep_context: Literal["interface", "full"] = "interface"
     reasoning_effort: str | None = None
     temperature: float | None = None
@@ -50,6 +54,9 @@ class RunOptions(BaseModel):
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
     keep_references: bool = False
     grobid_url: str | None = None
+    jobs: int | None = Field(None, ge=1)  # processes for PDF layout analysis (None: the cores)
+    rpm: float | None = Field(None, gt=0)  # requests a minute at most, spaced (``llm/ratelimit.py``)
+    tpm: float | None = Field(None, gt=0)  # tokens (prompt and answer limit) a minute at most
     fresh: bool = False
     max_cost: float | None = Field(None, ge=0)
     max_tokens: int | None = Field(None, ge=1)
@@ -78,7 +85,10 @@ class RunOptions(BaseModel):
             max_paper_tokens=self.max_paper_tokens,
             max_files=self.max_files,
             ingest=IngestOptions(
-                pdf_engine=self.pdf_engine, keep_references=self.keep_references, grobid_url=self.grobid_url
+                pdf_engine=self.pdf_engine,
+                keep_references=self.keep_references,
+                grobid_url=self.grobid_url,
+                jobs=self.jobs,
             ),
         )
 
@@ -143,25 +153,51 @@ def refine_options(rounds: int, rubric: Path | None, effort: str | None, concurr
 
 
 def get_model(
-    name: str | None = None, *, base_url: str | None = None, api_key_env: str | None = None, timeout: float = 600.0
+    name: str | None = None,
+    *,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    timeout: float = 600.0,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    on_event: EventHandler = ignore,
 ) -> ChatModel:
     """The model ``name`` names, by the rules of ``--model``: ``openai/NAME``; ``NAME`` with ``base_url`` for any
     OpenAI-compatible server; ``local/smollm2`` for the embedded model; None for ``$PAPERCODER_MODEL``, else OpenAI
     when ``OPENAI_API_KEY`` is set, else the embedded model. The key is read from ``api_key_env`` (default
-    ``OPENAI_API_KEY``) and kept in memory only. Close it with ``await model.aclose()``."""
+    ``OPENAI_API_KEY``) and kept in memory only. Close it with ``await model.aclose()``. A served model shares the
+    process's rate limiter for its endpoint and model (``rpm``/``tpm`` a minute; each wait a ``Note`` of stage
+    ``rate-limit`` to ``on_event``)."""
     choice = registry.resolve(name, base_url, api_key_env)
-    model = registry.build(choice, timeout_s=timeout)
+    model = registry.build(choice, timeout_s=timeout, rpm=rpm, tpm=tpm, on_rate_wait=rate_wait_notes(on_event))
     _CHOICES[model] = choice
     return model
 
 
+def rate_wait_notes(on_event: EventHandler) -> Callable[[float, str], None]:
+    """A rate limiter's ``on_wait`` that tells ``on_event`` of each wait, as a ``Note`` of stage ``rate-limit``."""
+
+    def report(seconds: float, reason: str) -> None:
+        on_event(Note(RATE_LIMIT, f"waiting {seconds:.1f} s: {reason}"))
+
+    return report
+
+
 def model_of(
-    model: str | ChatModel | None, base_url: str | None, api_key_env: str | None, timeout: float = 600.0
+    model: str | ChatModel | None,
+    base_url: str | None,
+    api_key_env: str | None,
+    timeout: float = 600.0,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    on_event: EventHandler = ignore,
 ) -> tuple[ChatModel, ModelInfo, tuple[str, ...], bool]:
     """The model object, what the manifest records of it, warnings to record, and whether this run owns it."""
     owned = model is None or isinstance(model, str)
     if model is None or isinstance(model, str):
-        obj: object = get_model(model, base_url=base_url, api_key_env=api_key_env, timeout=timeout)
+        obj: object = get_model(
+            model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, rpm=rpm, tpm=tpm, on_event=on_event
+        )
     else:
         obj = model
     if not isinstance(obj, ChatModel):
@@ -199,7 +235,8 @@ async def run_async(
         on_event: called with each typed event of the run (``papercoder.events``).
         **options: those of ``papercoder run``, snake_case: ``method``, ``concurrency``, ``coding_order``,
             ``dep_context``, ``reasoning_effort``, ``temperature``, ``max_paper_tokens``, ``max_files``,
-            ``pdf_engine``, ``keep_references``, ``grobid_url``, ``fresh``, ``max_cost``, ``max_tokens``,
+            ``pdf_engine``, ``keep_references``, ``grobid_url``, ``jobs`` (PDF layout processes), ``rpm`` and
+            ``tpm`` (rate limits a minute), ``fresh``, ``max_cost``, ``max_tokens``,
             ``timeout``, ``reasoning_model``, ``debug`` (with ``sandbox``, ``image``, ``gpus``, ``network``),
             ``refine`` (rounds, with ``rubric`` and ``judge_model``), ``price_input``/``price_output`` (USD per
             1M tokens for a model without a known price) and ``prices`` (a prices file).
@@ -213,7 +250,9 @@ async def run_async(
     """
     chosen = run_options(**options)
     settings = chosen.settings()
-    obj, info, notes, owned = model_of(model, base_url, api_key_env, chosen.timeout)
+    obj, info, notes, owned = model_of(
+        model, base_url, api_key_env, chosen.timeout, rpm=chosen.rpm, tpm=chosen.tpm, on_event=on_event
+    )
     debug = None
     if chosen.debug:
         debug = DebugOptions(sandbox=SandboxSpec(chosen.sandbox, chosen.image, chosen.gpus, chosen.network))

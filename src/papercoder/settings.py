@@ -36,8 +36,9 @@ class PipelineOptions(BaseModel):
     reasoning_model: bool = False  # --reasoning-model: treat a model the family table does not know as reasoning
     model_family: str | None = None  # the row of ``papercoder.llm.families`` the model matched
     # sequential: the paper's method, task order, each file sees every file before it. dag: a file is coded as soon
-    # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``).
-    coding_order: Literal["sequential", "dag"] = "sequential"
+    # as the files it depends on are written (concurrently), seeing only those (``pipeline/dag.py``). auto:
+    # sequential while the earlier files fit in a share of the context window, then dag with interfaces.
+    coding_order: Literal["auto", "sequential", "dag"] = "auto"
     # With dag order, how the dependencies are attached: their interface (signatures, docstrings, attributes:
     # ``pipeline/interfaces.py``) or their full code. The sequential order always attaches full code.
     dep_context: Literal["interface", "full"] = "interface"
@@ -55,6 +56,8 @@ class IngestOptions(BaseModel):
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
     keep_references: bool = False
     grobid_url: str | None = None
+    # Processes for PDF layout analysis (None: the cores); the same text for any number, so not recorded.
+    jobs: int | None = Field(default=None, exclude=True)
 
 
 class RunSettings(PipelineOptions):

@@ -77,6 +77,7 @@ DEFAULT_METHOD = Method("papercoder")
 
 
 class CodingOrder(StrEnum):
+    auto = "auto"
     sequential = "sequential"
     dag = "dag"
 

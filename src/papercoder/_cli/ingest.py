@@ -25,6 +25,9 @@ def register(app: typer.Typer) -> None:
         max_paper_tokens: Annotated[
             int | None, typer.Option("--max-paper-tokens", min=100, help="Condense to this many tokens.")
         ] = None,
+        jobs: Annotated[
+            int | None, typer.Option("--jobs", "-j", min=1, help="Processes for PDF layout analysis (default: cores).")
+        ] = None,
     ) -> None:
         """Print the Markdown the pipeline would send for PAPER (or write it with -o), and a one-line summary.
 
@@ -42,6 +45,7 @@ def register(app: typer.Typer) -> None:
                 pdf_engine="pypdf" if pdf_engine is PdfEngine.pypdf else "pymupdf",
                 keep_references=keep_references,
                 grobid_url=grobid_url,
+                jobs=jobs,
             )
             steps: list[str] = []
             if max_paper_tokens is not None:

@@ -64,10 +64,11 @@ def run(
         CodingOrder,
         typer.Option(
             "--coding-order",
-            help="sequential (the paper's method: task order, each file sees every earlier file) or dag (a file is "
+            help="auto (sequential while the earlier files fit in an eighth of the context window, then dag), "
+            "sequential (the paper's method: task order, each file sees every earlier file) or dag (a file is "
             "coded once the files it depends on are written, seeing only those).",
         ),
-    ] = CodingOrder.sequential,
+    ] = CodingOrder.auto,
     dep_context: Annotated[
         DepContext,
         typer.Option(
@@ -95,6 +96,15 @@ def run(
     ] = False,
     grobid_url: Annotated[
         str | None, typer.Option("--grobid-url", help="Read PDFs through this running GROBID server instead.")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for PDF layout analysis (default: the cores).")
+    ] = None,
+    rpm: Annotated[
+        float | None, typer.Option("--rpm", min=0.1, help="Send at most N requests a minute, spaced evenly.")
+    ] = None,
+    tpm: Annotated[
+        float | None, typer.Option("--tpm", min=1, help="Send at most N tokens (prompt and answer limit) a minute.")
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the run dir.")] = False,
     max_cost: Annotated[
@@ -178,6 +188,9 @@ def run(
             pdf_engine=pdf_engine.value,
             keep_references=keep_references,
             grobid_url=grobid_url,
+            jobs=jobs,
+            rpm=rpm,
+            tpm=tpm,
             fresh=fresh,
             max_cost=max_cost,
             max_tokens=max_tokens,

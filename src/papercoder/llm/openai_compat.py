@@ -29,6 +29,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from papercoder.errors import ModelError
 from papercoder.llm.base import CallSettings, Completion, Message, Usage
 from papercoder.llm.families import takes_system_role
+from papercoder.llm.ratelimit import RateLimiter
 from papercoder.llm.urls import UrlCredentials, client_settings, redact, split_base_url
 from papercoder.paper.tokens import count_tokens
 
@@ -161,12 +162,14 @@ class OpenAICompatModel:
         on_token: TokenCallback | None = None,
         credentials: UrlCredentials | None = None,
         max_answer_chars: int = MAX_ANSWER_CHARS,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         """``timeout_s`` bounds each request (a streamed answer included); ``idle_timeout_s`` bounds the silence
         between two pieces of a streamed answer once its text has started (reasoning models think in silence
         before their first token, which only ``timeout_s`` bounds); ``None`` leaves only ``timeout_s``.
         ``credentials`` are those taken out of the base URL (basic auth, query keys): sent, never shown. A streamed
-        answer is read no further than ``max_answer_chars`` characters (``AnswerTooLongError``, a ``ModelError``)."""
+        answer is read no further than ``max_answer_chars`` characters (``AnswerTooLongError``, a ``ModelError``).
+        ``rate_limiter`` (``llm/ratelimit.py``) spaces the calls and reads every response's rate-limit headers."""
         self._model = model
         self._name = name or model
         if base_url is not None:  # a URL with credentials in it is split here too, for callers of the library
@@ -191,7 +194,11 @@ class OpenAICompatModel:
         # Every text that leaves this class (errors end up on screen and in manifest.json) is redacted of these.
         self._secrets = [*([api_key] if api_key != "not-needed" else []), *credentials.secrets()]
         url, headers, query = client_settings(base_url, credentials) if base_url else (None, {}, {})
+        self.rate_limiter = rate_limiter
+        # The SDK's own client with a hook, so the limiter sees the headers of every response, retried 429s too.
+        hooks = {"response": [self._observe]} if rate_limiter is not None else None
         self._client = openai.AsyncOpenAI(
+            http_client=openai.DefaultAsyncHttpxClient(event_hooks=hooks) if hooks else None,
             api_key=api_key,
             base_url=url,
             timeout=timeout_s,
@@ -213,6 +220,10 @@ class OpenAICompatModel:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    async def _observe(self, response: Any) -> None:
+        if self.rate_limiter is not None:
+            self.rate_limiter.observe({k.lower(): v for k, v in response.headers.items()}, response.status_code)
 
     def _request(self, messages: list[Message], settings: CallSettings, stream: bool = False) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -361,6 +372,17 @@ class OpenAICompatModel:
         self._stream = False
         return done
 
+    async def _admit(self, messages: list[Message], settings: CallSettings) -> int:
+        """Wait for the rate limiter, if any; the tokens the call was admitted with (prompt and answer limit, as
+        providers count them against a tokens-per-minute limit)."""
+        if self.rate_limiter is None:
+            return 0
+        estimate = 0
+        if self.rate_limiter.wants_tokens():
+            estimate = sum(count_tokens(m["content"]) for m in messages) + (settings.max_tokens or 0) * settings.n
+        await self.rate_limiter.acquire(estimate)
+        return estimate
+
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
@@ -374,7 +396,10 @@ class OpenAICompatModel:
                 reraise=True,
             ):
                 with attempt:
+                    estimate = await self._admit(messages, settings)
                     done = await self._once(messages, settings)
+                    if self.rate_limiter is not None:
+                        self.rate_limiter.settle(estimate, done.usage.prompt_tokens + done.usage.completion_tokens)
                     # A plain (not streamed) body is read whole by the SDK; the bound still keeps it out of the run.
                     if any(len(text) > self.max_answer_chars for text in done.texts):
                         raise AnswerTooLongError(f"the answer passed {self.max_answer_chars:,} characters")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from papercoder.errors import InputError
 from papercoder.llm.base import ChatModel
+from papercoder.llm.ratelimit import WaitCallback, shared_limiter
 from papercoder.llm.urls import UrlCredentials, redact, split_base_url
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -95,14 +96,29 @@ def resolve(
     return ModelChoice("openai", bare, f"openai/{bare}", OPENAI_BASE_URL, key_var)
 
 
-def build(choice: ModelChoice, *, env: dict[str, str] | None = None, timeout_s: float = 600.0) -> ChatModel:
-    """Instantiate the model ``choice`` names. The key is read from the environment here and kept in memory only."""
+def build(
+    choice: ModelChoice,
+    *,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 600.0,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    on_rate_wait: WaitCallback | None = None,
+) -> ChatModel:
+    """Instantiate the model ``choice`` names. The key is read from the environment here and kept in memory only.
+
+    A served model gets the process's rate limiter for its endpoint and model (``llm/ratelimit.py``): ``rpm`` and
+    ``tpm`` when given, the server's rate-limit headers always; ``on_rate_wait`` hears of each wait."""
     environ = dict(os.environ) if env is None else env
     if choice.provider == "local":
         from papercoder.llm.local import LocalLlamaModel
 
         return LocalLlamaModel.embedded(choice.model)
     from papercoder.llm.openai_compat import OpenAICompatModel
+
+    limiter = shared_limiter(choice.base_url or OPENAI_BASE_URL, choice.model, rpm, tpm)
+    if on_rate_wait is not None:
+        limiter.on_wait = on_rate_wait
 
     # Local servers often need no key, but the SDK insists on one: send a placeholder.
     api_key = environ.get(choice.api_key_env, "") if choice.api_key_env else ""
@@ -113,4 +129,5 @@ def build(choice: ModelChoice, *, env: dict[str, str] | None = None, timeout_s: 
         api_key=api_key or "not-needed",
         timeout_s=timeout_s,
         credentials=choice.credentials,
+        rate_limiter=limiter,
     )

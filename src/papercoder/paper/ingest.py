@@ -34,11 +34,13 @@ def _kind(path: Path) -> str:
     raise InputError(f"unsupported file type {suffix} for {path}: use one of {SUPPORTED}")
 
 
-def _load(path: Path, kind: str, pdf_engine: Literal["pymupdf", "pypdf"], keep_references: bool) -> Paper:
+def _load(
+    path: Path, kind: str, pdf_engine: Literal["pymupdf", "pypdf"], keep_references: bool, jobs: int | None = None
+) -> Paper:
     if kind == "pdf":
         from papercoder.paper.pdf import load_pdf
 
-        return load_pdf(path, engine=pdf_engine, keep_references=keep_references)
+        return load_pdf(path, engine=pdf_engine, keep_references=keep_references, jobs=jobs)
     if kind == "latex":
         from papercoder.paper.latex import load_latex
 
@@ -62,6 +64,7 @@ def load_paper(
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf",
     keep_references: bool = False,
     grobid_url: str | None = None,
+    jobs: int | None = None,
 ) -> Paper:
     """Read a paper from a file or folder, whatever its format, into a ``Paper``.
 
@@ -71,6 +74,7 @@ def load_paper(
         pdf_engine: ``pymupdf`` (layout-aware Markdown with tables; AGPL) or ``pypdf`` (plain text; BSD).
         keep_references: keep the bibliography instead of dropping it (it is recorded in ``dropped``).
         grobid_url: read PDFs through this running GROBID server instead of PyMuPDF/pypdf.
+        jobs: processes for PyMuPDF's layout analysis of a PDF (default: the cores); the same text for any number.
 
     Returns:
         The parsed paper; ``dropped`` lists what was left out on purpose.
@@ -98,7 +102,7 @@ def load_paper(
 
             paper = load_via_grobid(target, grobid_url, keep_references=keep_references)
         else:
-            paper = _load(target, kind, pdf_engine, keep_references)
+            paper = _load(target, kind, pdf_engine, keep_references, jobs)
     except InputError as exc:
         # Messages quote parser errors, which may span lines; the contract is one line.
         if "\n" in str(exc):

@@ -1,4 +1,5 @@
-"""PDF papers: PyMuPDF layout analysis to Markdown (default), or pypdf plain text (permissive licence).
+"""PDF papers: PyMuPDF layout analysis to Markdown (default; page ranges in parallel, ``pdf_layout.py``), or pypdf
+plain text (permissive licence).
 
 Both engines refuse, with a one-line ``InputError``, what cannot be read faithfully: files that are not
 PDFs, truncated or corrupt files, encrypted files, and scans without a text layer.
@@ -8,13 +9,9 @@ from __future__ import annotations
 
 import importlib
 import io
-import itertools
 import logging
-import os
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +19,7 @@ from papercoder.errors import InputError
 from papercoder.paper import sections as sec
 from papercoder.paper.markdown import build_paper, split_headings
 from papercoder.paper.model import Paper
+from papercoder.paper.pdf_layout import layout_markdown, quiet_mupdf
 from papercoder.paper.plaintext import plain_to_markdown
 
 PdfEngine = Literal["pymupdf", "pypdf"]
@@ -66,77 +64,6 @@ def _clean_layout_markdown(md: str) -> str:
     return sec.tidy_text("\n".join(lines))
 
 
-@contextmanager
-def _quiet_mupdf(pymupdf: Any) -> Iterator[None]:
-    """Keep MuPDF's repair chatter off stderr; the outcome is reported through exceptions instead."""
-    errors, warnings = pymupdf.TOOLS.mupdf_display_errors(), pymupdf.TOOLS.mupdf_display_warnings()
-    pymupdf.TOOLS.mupdf_display_errors(False)
-    pymupdf.TOOLS.mupdf_display_warnings(False)
-    try:
-        yield
-    finally:
-        pymupdf.TOOLS.mupdf_display_errors(bool(errors))
-        pymupdf.TOOLS.mupdf_display_warnings(bool(warnings))
-
-
-def _redact_line_numbers(pymupdf: Any, doc: Any) -> bool:
-    """Remove margin line numbers (review copies) from the in-memory document before layout analysis.
-
-    A line-number column is a vertical run of at least eight rising bare numbers sharing one x position,
-    in a strip of the page that no other word reaches (a margin or the gutter between text columns); a
-    numeric table column fails that test because body text above or below it spans the same strip.
-    """
-    removed = False
-    for page in doc:
-        words = page.get_text("words")
-        columns: dict[int, list[Any]] = {}
-        for word in words:
-            if re.fullmatch(r"\d{1,4}", word[4]):
-                columns.setdefault(round(word[0] / 3), []).append(word)
-        redact = False
-        for members in columns.values():
-            if len(members) < 8:
-                continue
-            left, right = min(w[0] for w in members), max(w[2] for w in members)
-            ids = {id(w) for w in members}
-            if any(w[0] < right and w[2] > left for w in words if id(w) not in ids):
-                continue
-            values = [int(w[4]) for w in sorted(members, key=lambda w: w[1])]
-            if sum(1 for a, b in itertools.pairwise(values) if b > a) < 0.8 * (len(values) - 1):
-                continue
-            for word in members:
-                page.add_redact_annot(pymupdf.Rect(word[:4]))
-            redact = True
-        if redact:
-            removed = True
-            page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_NONE, graphics=pymupdf.PDF_REDACT_LINE_ART_NONE)
-    return removed
-
-
-def _restore_hyphens(markdown: str, doc: Any) -> str:
-    """Put back the hyphen of compounds that pymupdf4llm joined across a line break.
-
-    pymupdf4llm joins "sequence-" + "aligned" at a line end into "sequencealigned". A join is undone when
-    both halves also occur as words elsewhere in the paper and the joined form never does; a true
-    hyphenation break ("transduc-" + "tion") fails that test and stays joined.
-    """
-    counts: dict[str, int] = {}
-    breaks: list[tuple[str, str]] = []
-    for page in doc:
-        words = page.get_text("words")
-        for index, word in enumerate(words):
-            token = word[4]
-            counts[token.lower().strip(".,;:()")] = counts.get(token.lower().strip(".,;:()"), 0) + 1
-            following = words[index + 1] if index + 1 < len(words) else None
-            if token.endswith("-") and len(token) > 2 and following and following[6] != word[6]:
-                breaks.append((token[:-1], following[4].rstrip(".,;:)")))
-    for head, tail in breaks:
-        joined = head + tail
-        if counts.get(head.lower(), 0) and counts.get(tail.lower(), 0) > 1 and not counts.get(joined.lower(), 0):
-            markdown = re.sub(rf"(?<![\w-]){re.escape(joined)}(?!\w)", f"{head}-{tail}", markdown)
-    return markdown
-
-
 def _largest_text(page: Any) -> str:
     """The text set in the largest font on a page: the title on a paper's first page."""
     spans: list[tuple[float, str]] = []
@@ -151,35 +78,11 @@ def _largest_text(page: Any) -> str:
     return " ".join(text for size, text in spans if size == largest)[:300]
 
 
-def _select_layout_model(pymupdf: Any) -> None:
-    """Use PyMuPDF's text-feature layout model ("rf") instead of its default image+text one.
-
-    On our benchmark paper it is about twice as fast (3.9 vs 1.8–2.5 pages/s on 2 cores) with the same 3-gram and
-    table-cell recall. PyMuPDF selects its model through the ``_get_layout`` hook that ``pymupdf.layout.activate()``
-    installs; when this PyMuPDF has no such hook, or ``PAPERCODER_PDF_LAYOUT=full``, the default model stays.
-    """
-    if getattr(pymupdf, "_papercoder_layout", None) or os.environ.get("PAPERCODER_PDF_LAYOUT") == "full":
-        return
-    try:
-        layout: Any = importlib.import_module("pymupdf.layout")
-        model = layout.DocumentLayoutAnalyzer.get_model(feature_set_name="rf")
-    except Exception:  # a PyMuPDF without this model: keep its default
-        return
-    if not hasattr(pymupdf, "_get_layout"):
-        return
-
-    def _get_layout(*args: Any, **kwargs: Any) -> Any:
-        return model.predict(*args, **kwargs)
-
-    pymupdf._get_layout = _get_layout
-    pymupdf._papercoder_layout = "rf"
-
-
-def _load_pymupdf(path: Path, data: bytes, keep_references: bool) -> Paper:
+def _load_pymupdf(path: Path, data: bytes, keep_references: bool, jobs: int | None) -> Paper:
     # Imported here (and untyped) because pymupdf4llm loads its layout model at import time (about a second).
     pymupdf: Any = importlib.import_module("pymupdf")
 
-    with _quiet_mupdf(pymupdf):
+    with quiet_mupdf(pymupdf):
         try:
             doc = pymupdf.open(stream=data, filetype="pdf")
         except (RuntimeError, ValueError) as exc:
@@ -198,25 +101,16 @@ def _load_pymupdf(path: Path, data: bytes, keep_references: bool) -> Paper:
                     raise InputError(f"{path} is a damaged PDF with no readable text: download or export it again")
                 raise InputError(f"{path} has {_OCR_HINT}")
             metadata_title = _sensible_title((doc.metadata or {}).get("title") or "") or _largest_text(doc[0])
-            line_numbers = _redact_line_numbers(pymupdf, doc)
-            pymupdf4llm: Any = importlib.import_module("pymupdf4llm")
-            _select_layout_model(pymupdf)
-
-            # header/footer=False drops running heads and page numbers found by the layout model;
-            # use_ocr=False because scans are refused above and the OCR probe prints to stdout.
             try:
-                md = pymupdf4llm.to_markdown(
-                    doc, header=False, footer=False, use_ocr=False, show_progress=False, force_text=True
-                )
+                md, line_numbers = layout_markdown(doc, data, jobs)
             except Exception as exc:  # the layout model can fail on malformed pages in many ways
                 raise InputError(
                     f"{path}: PyMuPDF layout analysis failed ({type(exc).__name__}: {exc}): retry with the pypdf engine"
                 ) from exc
-            md = _restore_hyphens(str(md), doc)
             pages = doc.page_count
             repaired = bool(doc.is_repaired)
     paper = build_paper(
-        split_headings(_clean_layout_markdown(str(md))),
+        split_headings(_clean_layout_markdown(md)),
         source_path=str(path),
         source_format="pdf",
         keep_references=keep_references,
@@ -355,13 +249,17 @@ def _load_pypdf(path: Path, data: bytes, keep_references: bool) -> Paper:
     return paper
 
 
-def load_pdf(path: Path, *, engine: PdfEngine = "pymupdf", keep_references: bool = False) -> Paper:
+def load_pdf(
+    path: Path, *, engine: PdfEngine = "pymupdf", keep_references: bool = False, jobs: int | None = None
+) -> Paper:
     """Load a PDF paper.
 
     Args:
         path: the PDF file.
         engine: ``pymupdf`` (layout analysis, tables as Markdown; AGPL) or ``pypdf`` (plain text; BSD).
         keep_references: keep the references section.
+        jobs: processes for ``pymupdf`` layout analysis (page ranges in parallel, ``pdf_layout.py``; the same text
+            for any number); default the cores, fewer for a short PDF.
 
     Returns:
         The structured paper with ``pages`` set.
@@ -372,7 +270,7 @@ def load_pdf(path: Path, *, engine: PdfEngine = "pymupdf", keep_references: bool
     data = path.read_bytes()
     _check_bytes(path, data)
     if engine == "pymupdf":
-        return _load_pymupdf(path, data, keep_references)
+        return _load_pymupdf(path, data, keep_references, jobs)
     if engine == "pypdf":
         return _load_pypdf(path, data, keep_references)
     raise InputError(f"unknown PDF engine {engine!r}: use 'pymupdf' or 'pypdf'")

@@ -3,7 +3,10 @@
 ``sequential`` (the paper's method): one file at a time in task order, each call seeing every file written before
 it. ``dag``: a file is coded as soon as the files it depends on are written, several at once (bounded by
 ``--concurrency``), each call seeing only its dependencies, transitively (``pipeline/dag.py``), as their
-interfaces (``pipeline/interfaces.py``) or, with ``dep_context="full"``, their whole code.
+interfaces (``pipeline/interfaces.py``) or, with ``dep_context="full"``, their whole code. ``auto`` (the default):
+sequential while the files written so far fit in ``AUTO_SHARE`` of the context window, then the dag order with
+interfaces for the rest, so the prompts of a large plan grow about linearly instead of with the square of its size.
+How each prompt is made to fit the window is ``pipeline/coding_context.py``.
 """
 
 from __future__ import annotations
@@ -17,66 +20,35 @@ import yaml
 from papercoder.llm.base import Message
 from papercoder.parsing.code_extract import extract_code, family_of_path
 from papercoder.parsing.file_header import headed_for
+from papercoder.pipeline.coding_context import (
+    MAX_ATTACHED_CHARS,
+    Attachment,
+    ContextRecord,
+    coding_messages,
+    dag_context,
+)
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.dag import CodingGraph, build_graph, python_imports
-from papercoder.pipeline.interfaces import interface
 from papercoder.pipeline.outcome import save_coding_findings
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.checks import Finding
 from papercoder.repo.requirements import sanitise
-from papercoder.repo.sandbox import SMOKE_ENV
 from papercoder.run import StageClock
 
+__all__ = ["MAX_ATTACHED_CHARS", "code_file", "run"]
+
 MAX_CONTINUATIONS = 3
-#: Characters of one file (or of the file's analysis) attached to a coding prompt; the rest is cut with a marker. A
-#: long source file is ~100k characters: past this it is junk that would crowd every later prompt.
-MAX_ATTACHED_CHARS = 200_000
-
-
-def coding_messages(
-    ctx: RunContext, planning: PlanningResult, path: str, analysis: str, written: list[tuple[str, str]]
-) -> list[Message]:
-    """The planning conversation, then one turn with the code written so far, the file's analysis and the ask.
-
-    When the prompt would not fit the model's context window, the oldest written files are left out (a warning
-    records which): a small local model cannot read them all, and a truncated prompt would fail outright.
-    """
-    kept = [(p, attached(ctx, p, code)) for p, code in written]
-    analysis = attached(ctx, f"the analysis of {path}", analysis)
-    interfaces = ctx.options.coding_order == "dag" and ctx.options.dep_context == "interface"
-    while True:
-        turn = render(
-            "coding/file.j2",
-            file=path,
-            analysis=analysis,
-            written=kept,
-            interfaces=interfaces,
-            compact=ctx.options.compact,
-            signatures=planning.architecture.signatures_for(path),
-            smoke=planning.reads_smoke(path),
-            smoke_plan=planning.logic.smoke_mode.shrinks.strip(),
-            smoke_env=SMOKE_ENV,
-        )
-        messages: list[Message] = [*planning.trajectory, {"role": "user", "content": turn}]
-        window = ctx.model.context_window
-        if window is None or not kept:
-            return messages
-        budget = window - (ctx.options.limits.code or 0)
-        if sum(ctx.model.count_tokens(m["content"]) for m in messages) + 16 * len(messages) <= budget:
-            return messages
-        dropped = kept.pop(0)[0]
-        ctx.warn(f"coding {path}: left {dropped} out of its context to fit the model's context window")
-
-
-def attached(ctx: RunContext, what: str, text: str) -> str:
-    """``text`` as attached to a prompt: cut at ``MAX_ATTACHED_CHARS`` with a visible marker and a warning."""
-    if len(text) <= MAX_ATTACHED_CHARS:
-        return text
-    ctx.warn(f"coding: {what} is {len(text):,} characters; prompts attach only its first {MAX_ATTACHED_CHARS:,}")
-    left = len(text) - MAX_ATTACHED_CHARS
-    return text[:MAX_ATTACHED_CHARS] + f"\n# [papercoder: {left:,} more characters of {what} left out here]\n"
+#: ``--coding-order auto`` codes in task order while the files written so far fit in this share of the context
+#: window, then switches to the dag order with interfaces: the prompts of the paper's method grow with the square
+#: of the file count, the dag order's about linearly.
+AUTO_SHARE = 1 / 8
+#: The window ``auto`` assumes when the model does not say (the smallest of today's hosted models).
+AUTO_ASSUMED_WINDOW = 128_000
+#: With the dag order, a file's direct dependencies are always attached; what those import in turn (nearest first)
+#: only up to this share of the window, so a long chain of imports does not make every prompt grow with its length.
+DAG_INDIRECT_SHARE = 1 / 64
 
 
 def artifact(path: str) -> str:
@@ -112,67 +84,131 @@ def misdirected(ctx: RunContext, planning: PlanningResult) -> list[Finding]:
 
 async def run(ctx: RunContext, planning: PlanningResult, analyses: dict[str, str]) -> dict[str, str]:
     """Write every planned file into ``repo/`` in the run's coding order; returns path → code, in task order.
-    What coding finds itself goes to ``coding/findings.json`` for the checks stage."""
+    What coding finds itself goes to ``coding/findings.json`` for the checks stage; what each file was coded with
+    goes to ``coding/context.json``."""
     with ctx.stage("coding", total=len(planning.files)) as clock:
         findings = write_repo_extras(ctx, planning)
-        if ctx.options.coding_order == "dag":
-            written = await _run_dag(ctx, clock, planning, analyses)
+        coder = _Coder(ctx, clock, planning, analyses)
+        order = ctx.options.coding_order
+        if order == "dag":
+            await coder.dag()
         else:
-            written = await _run_sequential(ctx, clock, planning, analyses)
+            await coder.sequential(limit=_auto_limit(ctx) if order == "auto" else None)
+            if len(coder.written) < len(planning.files):
+                await coder.dag()
+        coder.save_record()
         save_coding_findings(ctx, [*misdirected(ctx, planning), *findings])
-    return {path: written[path] for path in planning.files}
+    return {path: coder.written[path] for path in planning.files}
 
 
-async def _run_sequential(
-    ctx: RunContext, clock: StageClock, planning: PlanningResult, analyses: dict[str, str]
-) -> dict[str, str]:
-    written: dict[str, str] = {}
-    for index, path in enumerate(planning.files, start=1):
-        ctx.advance("coding", index - 1, len(planning.files), path)  # the file it starts
-        written[path] = await code_file(ctx, clock, planning, path, analyses.get(path, ""), list(written.items()))
-    return written
+def _auto_limit(ctx: RunContext) -> int:
+    """Tokens of earlier files up to which ``auto`` keeps the sequential order."""
+    window = ctx.model.context_window or AUTO_ASSUMED_WINDOW
+    return int(AUTO_SHARE * window)
 
 
-async def _run_dag(
-    ctx: RunContext, clock: StageClock, planning: PlanningResult, analyses: dict[str, str]
-) -> dict[str, str]:
-    """Start each file once its dependencies are written, ready files in task order, at most ``--concurrency``
-    at once. The context of a file depends only on its ancestors' code, so it is the same whatever order the calls
-    finish in."""
-    graph = build_graph(planning.files, planning.architecture, planning.logic)
-    for note in graph.notes:
-        ctx.warn(f"coding order: {note}")
-    written: dict[str, str] = {}
-    imports: dict[str, frozenset[str] | None] = {}
-    contexts: dict[str, list[str]] = {}
-    pending = list(graph.order)
-    running: dict[asyncio.Task[str], str] = {}
-    limit = max(1, ctx.options.concurrency)
-    try:
-        while pending or running:
-            for path in [p for p in pending if all(d in written for d in graph.deps[p])][: limit - len(running)]:
-                pending.remove(path)
-                contexts[path] = graph.context_for(path, imports)
-                ctx.advance("coding", len(contexts) - 1, len(graph.order), path)
-                view = interface if ctx.options.dep_context == "interface" else _whole
-                context = [(f, view(f, written[f])) for f in contexts[path]]
-                job = code_file(ctx, clock, planning, path, analyses.get(path, ""), context)
-                running[asyncio.create_task(job, name=f"coding/{path}")] = path
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                path = running.pop(task)
-                written[path] = task.result()  # a failed file stops the stage (the finally cancels the rest)
-                imports[path] = python_imports(path, written[path], planning.files)
-    finally:
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-    ctx.run.write("coding/dag.json", _graph_record(graph, contexts, imports))
-    return written
+def _indirect_budget(ctx: RunContext) -> int:
+    """Tokens of indirect dependencies a dag-ordered prompt attaches at most."""
+    return int(DAG_INDIRECT_SHARE * (ctx.model.context_window or AUTO_ASSUMED_WINDOW))
 
 
-def _whole(path: str, code: str) -> str:
-    return code
+class _Coder:
+    """The coding of one run: the files written so far, the context each was coded with, and the orders used."""
+
+    def __init__(self, ctx: RunContext, clock: StageClock, planning: PlanningResult, analyses: dict[str, str]) -> None:
+        self.ctx, self.clock, self.planning, self.analyses = ctx, clock, planning, analyses
+        self.written: dict[str, str] = {}
+        self.records: dict[str, ContextRecord] = {}
+        self.contexts: dict[str, list[str]] = {}
+        self.limit: int | None = None
+        self.switched_at: str | None = None
+        self.left_out: dict[str, list[str]] = {}  # indirect dependencies past the budget, per file
+        self._tokens: dict[str, int] = {}
+
+    def tokens(self, text: str) -> int:
+        """The model's token count of ``text``, counted once per run."""
+        if text not in self._tokens:
+            self._tokens[text] = self.ctx.model.count_tokens(text)
+        return self._tokens[text]
+
+    async def sequential(self, limit: int | None) -> None:
+        """Code in task order, each file with every earlier one; with ``limit`` (``auto``), only while the earlier
+        files come to at most ``limit`` tokens."""
+        self.limit = limit
+        files = self.planning.files
+        earlier = 0
+        for index, path in enumerate(files, start=1):
+            if self.limit is not None and earlier > self.limit:
+                self.switched_at = path
+                self.ctx.note(
+                    "coding",
+                    f"the earlier files pass {self.limit:,} tokens: the rest is coded in dependency order with "
+                    "interfaces",
+                )
+                return
+            self.ctx.advance("coding", index - 1, len(files), path)  # the file it starts
+            context = [Attachment(p, code) for p, code in self.written.items()]
+            self.contexts[path] = list(self.written)
+            self.written[path] = await self.code(path, context, "sequential")
+            if self.limit is not None:
+                earlier += self.ctx.model.count_tokens(self.written[path])
+
+    async def code(self, path: str, context: list[Attachment], order: str) -> str:
+        code, record = await code_file(
+            self.ctx, self.clock, self.planning, path, self.analyses.get(path, ""), context, order
+        )
+        self.records[path] = record
+        return code
+
+    async def dag(self) -> None:
+        """Code the files not written yet, each once its dependencies are written, ready files in task order, at
+        most ``--concurrency`` at once. The context of a file depends only on its ancestors' code, so it is the same
+        whatever order the calls finish in. With ``--dep-context interface`` (and always after ``auto`` switches),
+        the context is attached as interfaces."""
+        ctx, planning, written = self.ctx, self.planning, self.written
+        graph = build_graph(planning.files, planning.architecture, planning.logic)
+        for note in graph.notes:
+            ctx.warn(f"coding order: {note}")
+        imports = {p: python_imports(p, code, planning.files) for p, code in written.items()}
+        pending = [p for p in graph.order if p not in written]
+        running: dict[asyncio.Task[str], str] = {}
+        limit = max(1, ctx.options.concurrency)
+        as_interface = ctx.options.coding_order == "auto" or ctx.options.dep_context == "interface"
+        try:
+            while pending or running:
+                for path in [p for p in pending if all(d in written for d in graph.deps[p])][: limit - len(running)]:
+                    pending.remove(path)
+                    context, self.left_out[path] = dag_context(
+                        ctx, graph, path, imports, written, as_interface, _indirect_budget(ctx), self.tokens
+                    )
+                    self.contexts[path] = [a.path for a in context]
+                    ctx.advance("coding", len(self.contexts) - 1, len(graph.order), path)
+                    running[asyncio.create_task(self.code(path, context, "dag"), name=f"coding/{path}")] = path
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    path = running.pop(task)
+                    written[path] = task.result()  # a failed file stops the stage (the finally cancels the rest)
+                    imports[path] = python_imports(path, written[path], planning.files)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        ctx.run.write("coding/dag.json", _graph_record(graph, self.contexts, imports))
+
+    def save_record(self) -> None:
+        """``coding/context.json``: the order asked and, when ``auto`` switched, the first file coded in dag order;
+        for each file, the files attached whole, as interfaces, as interfaces to fit the window, or left out."""
+        record = {
+            "coding_order": self.ctx.options.coding_order,
+            "auto_limit_tokens": self.limit,
+            "switched_to_dag_at": self.switched_at,
+            "files": {
+                p: {**self.records[p].as_json(), "indirect_left_out": self.left_out.get(p, [])}
+                for p in self.planning.files
+                if p in self.records
+            },
+        }
+        self.ctx.run.write("coding/context.json", json.dumps(record, indent=2) + "\n")
 
 
 def _graph_record(graph: CodingGraph, contexts: dict[str, list[str]], imports: dict[str, frozenset[str] | None]) -> str:
@@ -194,10 +230,12 @@ async def code_file(
     planning: PlanningResult,
     path: str,
     analysis: str,
-    context: list[tuple[str, str]],
-) -> str:
-    """Code one file with ``context`` (path, code) attached: ``coding/<path>.md`` and ``repo/<path>``; its code."""
-    messages = coding_messages(ctx, planning, path, analysis, context)
+    context: list[Attachment],
+    order: str = "sequential",
+) -> tuple[str, ContextRecord]:
+    """Code one file with ``context`` attached: ``coding/<path>.md`` and ``repo/<path>``; its code and the record
+    of what its prompt attached."""
+    messages, record = coding_messages(ctx, planning, path, analysis, context, order)
     text = await _answer_in_full(ctx, clock, messages, path)
     ctx.run.write(artifact(path), text)
     code = extract_code(text, filename=path)
@@ -206,7 +244,7 @@ async def code_file(
     if PurePosixPath(path).suffix in (".yaml", ".yml"):
         _check_yaml(ctx, path, code)
     ctx.run.write(f"repo/{path}", code)
-    return code
+    return code, record
 
 
 async def _answer_in_full(ctx: RunContext, clock: StageClock, messages: list[Message], path: str) -> str:

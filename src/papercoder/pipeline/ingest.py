@@ -42,6 +42,7 @@ def read_paper(paper_path: Path, ingest: IngestOptions, model: ChatModel, max_pa
         pdf_engine=ingest.pdf_engine,
         keep_references=ingest.keep_references,
         grobid_url=ingest.grobid_url,
+        jobs=ingest.jobs,
     )
     full = paper.markdown()
     steps: list[str] = []

@@ -9,11 +9,13 @@ dependencies; what lies further down reaches it only through their types and arg
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import PurePosixPath
 
 _MAX_VALUE = 80  # characters of a constant's value kept before it is elided
 
 
+@functools.lru_cache(maxsize=1024)  # a file's interface is attached to every later prompt: parse it once
 def interface(path: str, code: str) -> str:
     """The interface of ``code`` (the file ``path``); the code itself for non-Python or unparsable files."""
     if PurePosixPath(path).suffix != ".py":
