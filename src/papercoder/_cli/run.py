@@ -42,7 +42,6 @@ from papercoder._cli.estimate import estimate_command
 from papercoder._cli.progress import ProgressView, problem_count, summary_table, usd
 from papercoder._cli.refine import JudgeOpt, RubricOpt, closing_line
 from papercoder.errors import EXIT_PROBLEMS
-from papercoder.llm import registry
 from papercoder.llm.pricing import apply_prices
 from papercoder.pipeline.debugging import DebugResult
 from papercoder.run import RunDir
@@ -156,8 +155,8 @@ def run(
     """
     with errors_to_exit():
         if estimate:
-            named = registry.resolve(model, base_url, api_key_env).name
-            apply_prices([named], price_input, price_output, prices)
+            # The model as named (no key needed: nothing is called); with none named, a prices file still applies.
+            apply_prices([model or ""], price_input, price_output, prices)
             estimate_command(
                 paper,
                 model,
