@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import signal
+import threading
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -19,9 +22,10 @@ from papercoder.pipeline.refine import RefineOptions, RefineResult
 from papercoder.pipeline.refine import run as refine_run
 from papercoder.repo.files import snapshot
 from tests.conftest import EXAMPLE_PAPER, TEST_KEY
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import Answer, DropConnection, FakeOpenAIServer, RecordedRequest
 from tests.refine_script import Leaf, RefineScript, edit, rubric_tree
 from tests.scenario import CODE
+from tests.test_rundir import subprocess_cli
 
 runner = CliRunner()
 
@@ -259,3 +263,57 @@ def test_run_with_refine_ends_with_the_refine_line(tmp_path: Path) -> None:
     assert refined["scores"][1] > refined["scores"][0]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stages"]["refine"]["status"] == "done" and manifest["stages"]["refine-grading"]["calls"] > 0
+
+
+class HoldOnce:
+    """The refine script, but the first request for ``step`` is held (never answered while the test runs): the
+    client is SIGKILLed while it waits, as a real kill lands mid-call."""
+
+    def __init__(self, inner: RefineScript, step: str) -> None:
+        self.inner, self.step = inner, step
+        self.arrived, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, request: RecordedRequest) -> Answer:
+        if unquote(request.headers.get("x-papercoder-step", "")) == self.step and not self.arrived.is_set():
+            self.arrived.set()
+            self.release.wait(120)
+            return DropConnection()
+        return self.inner(request)
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_sigkill_during_a_round_then_resume_pays_no_call_twice(tmp_path: Path) -> None:
+    leaves = {x.id: x for _, xs in GROUPS.values() for x in xs}
+    rubric = tmp_path / "rubric.json"
+    rubric.write_text(json.dumps(rubric_tree(GROUPS)))
+
+    def cli_refine(server: FakeOpenAIServer, out: Path) -> list[str]:
+        return ["refine", str(out), "--rounds", "3", "--rubric", str(rubric), "--base-url", server.base_url]
+
+    with FakeOpenAIServer(RefineScript(leaves=leaves, edits=dict(EDITS))) as server:
+        make_run(server, tmp_path / "whole")
+        before = len(server.chat_requests)
+        result = runner.invoke(app, cli_refine(server, tmp_path / "whole"), env={"OPENAI_API_KEY": TEST_KEY})
+        assert result.exit_code == 0, result.output
+        uninterrupted = paid(server)[before:]
+
+    out = tmp_path / "run"
+    gate = HoldOnce(RefineScript(leaves=leaves, edits=dict(EDITS)), "refine/round-01/model.py")
+    with FakeOpenAIServer(gate) as server:
+        make_run(server, out)
+        before = len(server.chat_requests)
+        proc = subprocess_cli(cli_refine(server, out))
+        try:
+            assert gate.arrived.wait(120), proc.communicate(timeout=5)[0]
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        finally:
+            proc.kill()
+        assert json.loads((out / "refine" / "state.json").read_text())["status"] == "running"
+        result = runner.invoke(app, cli_refine(server, out), env={"OPENAI_API_KEY": TEST_KEY})
+        assert result.exit_code == 0, result.output
+        answered = paid(server)[before:]  # the held call is still unanswered: the killed process never got it
+        gate.release.set()
+    assert len(answered) == len(set(answered))  # no call paid twice
+    assert sorted(answered) == sorted(uninterrupted)
+    assert code_of(out) == code_of(tmp_path / "whole")
