@@ -22,13 +22,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from papercoder._events import RunWarning
-from papercoder.errors import StageError
 from papercoder.evaluation.rubric import CODE_DEVELOPMENT, RubricNode, load_rubric
 from papercoder.llm.base import Message
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.schemas import json_schema
-from papercoder.pipeline.steps import ask, parse_answer, settings_for
+from papercoder.pipeline.steps import ask_with_repair, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.run import StageClock
 
@@ -155,28 +153,19 @@ async def _ask_valid(
     the step (both answers evicted from the cache, so a re-run asks again)."""
     settings = settings_for(ctx, step, ctx.options.limits.json_step, json_schema=json_schema(model))
     settings = settings.model_copy(update={"schema_name": step.replace("/", "_").replace(".", "_")})
-    first = await ask(ctx, clock, messages, settings)
-    try:
-        return parse_answer(first.text, model), first.text
-    except ValueError as exc:
-        error = str(exc)
-        ctx.emit(RunWarning(f"{step}: invalid answer, asking once more ({error})"))
-    keys = ", ".join(f'"{k}"' for k in model.model_fields)
-    repair: list[Message] = [
-        *messages,
-        {"role": "assistant", "content": first.text},
-        {"role": "user", "content": render("rubric/repair.j2", error=error, keys=keys)},
-    ]
-    second = await ask(ctx, clock, repair, settings)
-    try:
-        return parse_answer(second.text, model), second.text
-    except ValueError as exc:
-        for sent in (messages, repair):
-            ctx.model.cache.evict(ctx.model.key(sent, settings))
-        raise StageError(
+    return await ask_with_repair(
+        ctx,
+        clock,
+        messages,
+        model,
+        settings,
+        repair="rubric/repair.j2",
+        keys=list(model.model_fields),
+        give_up=lambda exc: (
             f"rubric step '{step}' gave an invalid rubric twice ({exc}); re-run to ask again, pass --rubric FILE, "
             "or use a stronger --model"
-        ) from None
+        ),
+    )
 
 
 async def run(ctx: RunContext) -> ChosenRubric:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -91,26 +92,55 @@ async def ask_json(
         omit=getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else (),
     )
     settings = settings_for(ctx, step, max_tokens, json_schema=schema, schema_name=step.replace("/", "_"))
+    omitted = getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else ()
+    root = ctx.run.root
+    return await ask_with_repair(
+        ctx,
+        clock,
+        messages,
+        model,
+        settings,
+        repair="planning/repair.j2",
+        keys=[k for k in model.model_fields if k not in omitted],
+        give_up=lambda exc: (
+            f"planning step '{step}' gave an invalid answer twice ({exc}); run dir {root} keeps the "
+            "earlier steps: re-run the same command to retry, or try a stronger --model"
+        ),
+    )
+
+
+async def ask_with_repair(
+    ctx: RunContext,
+    clock: StageClock,
+    messages: list[Message],
+    model: type[M],
+    settings: CallSettings,
+    *,
+    repair: str,
+    keys: list[str],
+    give_up: Callable[[str], str],
+) -> tuple[M, str]:
+    """Ask, validate the answer as ``model``; on an invalid one, one repair turn (the template ``repair``, given the
+    error and the expected ``keys``). A second invalid answer is a ``StageError`` with ``give_up(error)``, and both
+    answers are evicted from the call cache, so a re-run asks again instead of replaying them.
+
+    Returns the validated object and the raw text of the answer that validated.
+    """
     first = await ask(ctx, clock, messages, settings)
     try:
         return parse_answer(first.text, model), first.text
     except ValueError as exc:
         error = str(exc)
-        ctx.emit(RunWarning(f"{step}: invalid answer, asking once more ({error})"))  # shown, not recorded
-    omitted = getattr(model, "COMPACT_OMIT", ()) if ctx.options.compact else ()
-    keys = ", ".join(f'"{k}"' for k in model.model_fields if k not in omitted)
-    repair: list[Message] = [
+        ctx.emit(RunWarning(f"{settings.step}: invalid answer, asking once more ({error})"))  # shown, not recorded
+    again: list[Message] = [
         *messages,
         {"role": "assistant", "content": first.text},
-        {"role": "user", "content": render("planning/repair.j2", error=error, keys=keys)},
+        {"role": "user", "content": render(repair, error=error, keys=", ".join(f'"{k}"' for k in keys))},
     ]
-    second = await ask(ctx, clock, repair, settings)
+    second = await ask(ctx, clock, again, settings)
     try:
         return parse_answer(second.text, model), second.text
     except ValueError as exc:
-        ctx.model.cache.evict(ctx.model.key(messages, settings))
-        ctx.model.cache.evict(ctx.model.key(repair, settings))
-        raise StageError(
-            f"planning step '{step}' gave an invalid answer twice ({exc}); run dir {ctx.run.root} keeps the "
-            "earlier steps: re-run the same command to retry, or try a stronger --model"
-        ) from None
+        for sent in (messages, again):
+            ctx.model.cache.evict(ctx.model.key(sent, settings))
+        raise StageError(give_up(str(exc))) from None
