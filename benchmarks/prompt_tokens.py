@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from papercoder.cli import app
+from papercoder._cli.main import app
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest
 from tests.scenario import FIX_IMPORT, buggy_script
 from typer.testing import CliRunner

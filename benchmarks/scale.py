@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import scale_shape  # noqa: E402
-from benchmarks.speed_shape import paper_markdown  # noqa: E402
+from benchmarks.speed_shape import critical_path, paper_markdown  # noqa: E402
 
 import papercoder  # noqa: E402
 from papercoder import _engine  # noqa: E402
@@ -66,18 +66,6 @@ class ReportClock:
 
 
 REPORT = ReportClock()
-
-
-def critical_path(durations: dict[str, float], needs: dict[str, list[str]]) -> float:
-    """The longest chain of calls that must follow one another (a step the run did not make takes no time)."""
-    finish: dict[str, float] = {}
-
-    def end(step: str) -> float:
-        if step not in finish:
-            finish[step] = durations.get(step, 0.0) + max((end(n) for n in needs[step]), default=0.0)
-        return finish[step]
-
-    return max(end(step) for step in needs)
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:

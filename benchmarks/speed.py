@@ -46,17 +46,19 @@ from benchmarks.speed_shape import (  # noqa: E402
     DEPS,
     FILES,
     architecture,
+    critical_path,
     fake_code,
     logic_design,
     paper_markdown,
 )
 
+import papercoder  # noqa: E402
+from papercoder import _engine  # noqa: E402
 from papercoder.llm.openai_compat import OpenAICompatModel  # noqa: E402
-from papercoder.llm.registry import ModelChoice  # noqa: E402
-from papercoder.pipeline import PipelineOptions, run_pipeline, runner  # noqa: E402
 from papercoder.pipeline.dag import build_graph  # noqa: E402
 from papercoder.pipeline.interfaces import interface  # noqa: E402
 from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign, parse_planning_json  # noqa: E402
+from papercoder.run import RunDir  # noqa: E402
 
 # o3-mini-like serving: ~0.8 s to the first token plus prefill, ~150 output tokens/s, cached tokens skip prefill.
 LATENCY = {"ttft_s": 0.8, "output_tokens_per_s": 150.0, "prefill_tokens_per_s": 5000.0, "cached_discount": 1.0}
@@ -87,27 +89,14 @@ def prerequisites(order: str, dag: dict[str, list[str]]) -> dict[str, list[str]]
     return needs
 
 
-def critical_path(durations: dict[str, float], needs: dict[str, list[str]]) -> float:
-    """The longest chain of calls that must follow one another."""
-    finish: dict[str, float] = {}
-
-    def end(step: str) -> float:
-        if step not in finish:
-            # A step the run did not make (no repair round) takes no time but keeps the order.
-            finish[step] = durations.get(step, 0.0) + max((end(n) for n in needs[step]), default=0.0)
-        return finish[step]
-
-    return max(end(step) for step in needs)
-
-
 class ReportClock:
     """Times the HTML report written at the end of a run, which is the same in every schedule: it is shown apart."""
 
     def __init__(self) -> None:
         self.wall = self.cpu = 0.0
-        self._inner = getattr(runner, "_write_report", None)
+        self._inner = getattr(_engine, "_write_report", None)
         if self._inner is not None:
-            setattr(runner, "_write_report", self)  # noqa: B010 - the attribute may go; then nothing is timed
+            setattr(_engine, "_write_report", self)  # noqa: B010 - the attribute may go; then nothing is timed
 
     def __call__(self, ctx: Any) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -121,19 +110,23 @@ REPORT = ReportClock()
 
 async def one_run(url: str, paper: Path, out: Path, order: str, concurrency: int, full: bool) -> dict[str, Any]:
     model = OpenAICompatModel("o3-mini-shape", base_url=url, api_key="sk-bench", max_retries=0)
-    choice = ModelChoice("compat", "o3-mini-shape", "o3-mini-shape", url, None)
-    options = PipelineOptions(
-        coding_order="dag" if order == "dag" else "sequential",
-        concurrency=concurrency,
-        dep_context="full" if full else "interface",
-    )
     REPORT.wall = REPORT.cpu = 0.0
     cpu, start = time.process_time(), time.perf_counter()
     try:
-        ctx = await run_pipeline(paper, out, choice, model, options, fresh=True)
+        await papercoder.run_async(
+            paper,
+            out,
+            model=model,
+            coding_order="dag" if order == "dag" else "sequential",
+            concurrency=concurrency,
+            dep_context="full" if full else "interface",
+            fresh=True,
+        )
     finally:
         await model.aclose()
-    stages = ctx.manifest.stages
+    manifest = RunDir(out).load_manifest()
+    assert manifest is not None
+    stages = manifest.stages
     return {
         "wall": time.perf_counter() - start - REPORT.wall,
         "cpu": time.process_time() - cpu - REPORT.cpu,

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import papercoder
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
-from papercoder.llm.registry import ModelChoice
-from papercoder.pipeline import PipelineOptions, run_pipeline
+from papercoder.run import RunDir
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tiny_paper.md"
 
@@ -49,18 +49,19 @@ async def run_layout(layout: str, out: Path) -> dict[str, Any]:
 
     base = LocalLlamaModel.embedded("smollm2")  # loaded before the clock starts
     model: ChatModel = VaryingFirst(base) if layout == "varying_first" else base
-    choice = ModelChoice("local", "smollm2", "local/smollm2", None, None)
     start = time.perf_counter()
     try:
-        ctx = await run_pipeline(EXAMPLE, out, choice, model, PipelineOptions(), fresh=True)
+        await papercoder.run_async(EXAMPLE, out, model=model, fresh=True)  # a local/ name: the embedded settings
     finally:
         await model.aclose()
     wall = time.perf_counter() - start
-    stages = [ctx.manifest.stages[name] for name in ("analysis", "coding")]
+    manifest = RunDir(out).load_manifest()
+    assert manifest is not None
+    stages = [manifest.stages[name] for name in ("analysis", "coding")]
     return {
         "layout": layout,
         "wall_s": wall,
-        "files": len(ctx.manifest.files),
+        "files": len(manifest.files),
         "varying_wall_s": sum(s.wall_s for s in stages),
         "calls": sum(s.calls for s in stages),
         "prompt_tokens": sum(s.usage.prompt_tokens for s in stages),

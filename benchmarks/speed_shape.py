@@ -198,3 +198,16 @@ def paper_markdown() -> tuple[str, str]:
         return load_paper(SHARED_PAPER).markdown(), "Attention Is All You Need (shared/examples/attention)"
     sections = "".join(f"\n\n## {n} Section {n}\n\n{prose(600, n)}" for n in range(1, 13))
     return "# Attention Is All You Need\n\n## Abstract\n\n" + prose(200, 0) + sections, "synthetic paper, same size"
+
+
+def critical_path(durations: dict[str, float], needs: dict[str, list[str]]) -> float:
+    """The longest chain of calls that must follow one another (a step the run did not make, such as a repair
+    round that was not needed, takes no time but keeps the order)."""
+    finish: dict[str, float] = {}
+
+    def end(step: str) -> float:
+        if step not in finish:
+            finish[step] = durations.get(step, 0.0) + max((end(n) for n in needs[step]), default=0.0)
+        return finish[step]
+
+    return max(end(step) for step in needs)
