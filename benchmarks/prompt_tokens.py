@@ -19,11 +19,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from papercoder._cli.main import app
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest
 from tests.scenario import FIX_IMPORT, buggy_script
 from typer.testing import CliRunner
 
+from papercoder._cli.main import app
 from papercoder.paper.tokens import count_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
