@@ -123,11 +123,11 @@ class DiskFullDouble:
         self.folder, self.error, self.refused = folder, error, 0
         self.real = fsutil._write_through_temp
 
-    def __call__(self, path: Path, text: str) -> None:
+    def __call__(self, path: Path, text: str, flusher: fsutil.Flusher | None = None) -> None:
         if path.parent.name == self.folder:
             self.refused += 1
             raise OSError(self.error, "disk double: " + errno.errorcode[self.error], str(path))
-        self.real(path, text)
+        self.real(path, text, flusher)
 
 
 @pytest.mark.usefixtures("clean_env")

@@ -143,7 +143,7 @@ async def _run_locked(
     (run.root / EVENTS).unlink(missing_ok=True)  # the log is of this run
     handler = fan_out(EventLog(run.root / EVENTS), on_event)
     run.on_write = lambda relative: handler(FileWritten(relative))
-    ctx = RunContext(run, CachedModel(model, CallCache(run.calls), budget), settings, manifest, handler)
+    ctx = RunContext(run, CachedModel(model, CallCache(run.calls, run.flusher), budget), settings, manifest, handler)
     if old is not None and not resumed and old.paper.text_sha256 not in (None, read.sha256):
         ctx.warn("the paper's text changed since the last run: every stage is redone (unchanged calls from calls/)")
     for note in notes:

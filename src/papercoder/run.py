@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from papercoder.fsutil import atomic_write_json, atomic_write_text, disk_errors
+from papercoder.fsutil import Flusher, atomic_write_json, atomic_write_text, disk_errors
 from papercoder.llm.base import ChatModel, Usage
 from papercoder.llm.pricing import cost_usd
 from papercoder.llm.registry import ModelChoice
@@ -126,6 +126,8 @@ class RunDir:
         self.lock_path = root / ".lock"
         # Told of each file ``write`` wrote (its path relative to the root): the engine turns it into an event.
         self.on_write: Callable[[str], None] | None = None
+        # Artifacts reach the disk in worker threads; a durable manifest save waits for them (``fsutil``).
+        self.flusher = Flusher()
 
     def create(self) -> None:
         for folder in (self.paper, self.planning, self.analysis, self.coding, self.calls, self.repo):
@@ -134,7 +136,7 @@ class RunDir:
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, self.flusher)
         if self.on_write is not None:
             self.on_write(relative)
         return path
@@ -155,13 +157,18 @@ class RunDir:
             return None
         return settle_status(manifest, self.root)
 
-    def save_manifest(self, manifest: Manifest) -> None:
+    def save_manifest(self, manifest: Manifest, *, durable: bool = True) -> None:
+        """Write the manifest; ``durable``: once every file written before it is on disk, and itself too, so a
+        stage it records as done has its files (else it reaches the disk in the background, like an artifact: a
+        progress save after each call, which a killed process leaves all the same)."""
         manifest.updated_at = now_iso()
         # A safety net: errors quote servers and URLs; key shapes and URL credentials never reach the file.
         manifest.error = redact(manifest.error) if manifest.error else manifest.error
         for record in manifest.stages.values():
             record.error = redact(record.error) if record.error else record.error
-        atomic_write_json(self.manifest_path, manifest.model_dump(mode="json"))
+        if durable:
+            self.flusher.wait()
+        atomic_write_json(self.manifest_path, manifest.model_dump(mode="json"), None if durable else self.flusher)
 
 
 class StageClock:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from papercoder.fsutil import atomic_write_json
+from papercoder.fsutil import Flusher, atomic_write_json
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
 from papercoder.llm.budget import Budget
 from papercoder.llm.pricing import cost_usd
@@ -30,8 +30,9 @@ def cache_key(model: str, messages: list[Message], settings: CallSettings) -> st
 class CallCache:
     """A folder of cached answers."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, flusher: Flusher | None = None) -> None:
         self.folder = folder
+        self.flusher = flusher  # the run's (``RunDir.flusher``): entries reach the disk off the event loop
         self.hits = 0
         self.misses = 0
 
@@ -57,7 +58,7 @@ class CallCache:
             "messages": messages,
             "completion": done.model_dump(exclude={"from_cache"}),
         }
-        atomic_write_json(self.path(key), entry)
+        atomic_write_json(self.path(key), entry, self.flusher)
 
     def evict(self, key: str) -> None:
         """Forget an answer (e.g. one that failed validation), so the next run asks again."""

@@ -77,8 +77,9 @@ class RunContext:
         """``completed`` of the ``total`` items of ``stage`` are done; ``item`` is the one at hand."""
         self.on_event(StageProgress(stage, completed, total, item))
 
-    def save(self) -> None:
-        self.run.save_manifest(self.manifest)
+    def save(self, *, durable: bool = True) -> None:
+        """Save the manifest (``RunDir.save_manifest``; ``durable=False`` for a progress save within a stage)."""
+        self.run.save_manifest(self.manifest, durable=durable)
 
     @contextmanager
     def stage(self, name: str, total: int = 1) -> Iterator[StageClock]:

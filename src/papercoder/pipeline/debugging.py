@@ -112,7 +112,7 @@ def open_run(
     if not run.repo.is_dir():
         raise InputError(f"{root} has no repo/ folder to debug; run `papercoder run` first")
     options, _ = with_family(manifest.settings, model.name)  # the debugging model's family, which may not be the run's
-    return RunContext(run, CachedModel(model, CallCache(run.calls), budget), options, manifest, on_event)
+    return RunContext(run, CachedModel(model, CallCache(run.calls, run.flusher), budget), options, manifest, on_event)
 
 
 def default_command(ctx: RunContext) -> str:
