@@ -275,6 +275,13 @@ def test_missing_logic_entry_depends_on_every_earlier_file() -> None:
             {"b", "c", "d", "e"},
         ),
         ("import b\nfrom collections import c  # not a module of the plan\n", {"b"}),
+        (  # imports nested in every kind of block are found (without walking the expressions)
+            "class K:\n    def f(self):\n        with open('x') as h:\n            import b\n"
+            "try:\n    pass\nexcept ImportError:\n    from . import c\nelse:\n    import pkg.d\nfinally:\n    x = 1\n"
+            "match x:\n    case 1:\n        from .e import g\n"
+            "if x:\n    pass\nelif x > 1:\n    for i in []:\n        pass\n    else:\n        import numpy\n",
+            {"b", "c", "d", "e"},
+        ),
         ("def broken(:\n", None),
     ],
 )

@@ -22,11 +22,13 @@ what those import, never of an unrelated earlier file.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from types import MappingProxyType
 
 from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign
 from papercoder.repo.checks import IMPORT_TO_PACKAGES, normalise_package
@@ -133,6 +135,23 @@ def module_names(files: list[str]) -> dict[str, str]:
         for start in range(len(parts)):
             claims.setdefault(".".join(parts[start:]), set()).add(path)
     return {name: next(iter(owners)) for name, owners in claims.items() if len(owners) == 1 and name}
+
+
+@functools.lru_cache(maxsize=16)
+def _module_table(files: tuple[str, ...]) -> Mapping[str, str]:
+    """``module_names`` of a plan, made once: ``python_imports`` needs it for every file written."""
+    return MappingProxyType(module_names(list(files)))
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every statement in ``body``, nested ones too (in ``if``, ``try``, functions, classes, ``match`` cases):
+    where an import can be, without visiting the expressions, most of a tree's nodes."""
+    for node in body:
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, name, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
 
 
 def _aliases(files: list[str], owners: dict[str, str]) -> dict[str, str]:
@@ -325,7 +344,7 @@ def python_imports(path: str, code: str, files: list[str]) -> frozenset[str] | N
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: absurdly nested expressions
         return None
-    modules = module_names(files)
+    modules = _module_table(tuple(files))
     package = list(PurePosixPath(path).parent.parts)
     if package and package[0] == "src":
         package = package[1:]
@@ -339,7 +358,7 @@ def python_imports(path: str, code: str, files: list[str]) -> frozenset[str] | N
                 found.add(owner)
                 return
 
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 resolve(alias.name)
