@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from papercoder.repo.astnodes import nodes
 from papercoder.repo.configgroups import group_findings
 from papercoder.repo.configkeys import config_findings
 from papercoder.repo.module_attrs import attribute_findings
@@ -218,7 +219,7 @@ def _top_level_names(tree: ast.Module) -> set[str] | None:
 def _optional_imports(tree: ast.Module) -> set[int]:
     """Line numbers of imports that may fail on purpose: in ``try`` blocks catching ImportError, or type-only."""
     lines: set[int] = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         guarded: list[ast.stmt] = []
         if isinstance(node, ast.Try):
             caught = [ast.unparse(h.type) if h.type is not None else "" for h in node.handlers]
@@ -237,7 +238,7 @@ def _import_findings(
     findings: list[Finding] = []
     optional = _optional_imports(tree)
     package = PurePosixPath(path).parent.as_posix().replace("/", ".").strip(".")
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 findings.extend(_check_module(path, node.lineno, alias.name, index, third_party, optional))

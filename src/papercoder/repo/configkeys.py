@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from papercoder.repo.astnodes import nodes
 from papercoder.repo.configgroups import elsewhere
 
 _CONFIGISH = re.compile(r"(?:^|_)(?:cfg|conf|config|configs|hparams|hyperparams|params|settings)(?:$|_)", re.I)
@@ -81,7 +82,7 @@ def _bindings(tree: ast.Module) -> dict[str, Key]:
     """Roots bound at known positions of the file: name → key prefix (``()`` for the whole file)."""
     bound: dict[str, Key] = {}
     assigns: list[tuple[str, ast.expr]] = []
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 name = _root_name(target)
@@ -106,12 +107,12 @@ def _bindings(tree: ast.Module) -> dict[str, Key]:
 def _reads(tree: ast.Module) -> Iterator[tuple[int, str, Key]]:
     """Every maximal required chain: (line, root, keys)."""
     inner: set[int] = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Subscript):
             inner.add(id(node.value))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
             inner.add(id(node.func.value))
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if id(node) in inner or not isinstance(node, ast.Subscript | ast.Call):
             continue
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):

@@ -15,11 +15,13 @@ import ast
 import difflib
 from collections.abc import Callable, Iterator
 
+from papercoder.repo.astnodes import nodes
+
 
 def _rebound(tree: ast.Module) -> set[str]:
     """Names the file binds other than by import: assignments, loop and with targets, parameters, defs."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             names.add(node.id)
         elif isinstance(node, ast.arg):
@@ -33,7 +35,7 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     """Local name → dotted module, for ``import a.b as m`` (m → a.b), ``import a`` (a → a) and ``from a import b``
     (b → a.b: a module only when the repository has ``a/b.py``, which the caller checks)."""
     found: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -55,7 +57,7 @@ def attribute_uses(tree: ast.Module) -> Iterator[tuple[int, str, str]]:
     live = {name: module for name, module in aliases.items() if name not in rebound}
     if not live:
         return
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.ctx, ast.Load)
