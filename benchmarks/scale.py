@@ -6,13 +6,15 @@ a real model (``LatencyModel``, every duration times ``--time-scale``), with a 1
 calls; coding-prompt tokens, whole-run prompt tokens and its uncached part (as the server counted them); the largest
 coding prompt (cl100k tokens) and the files attached as interfaces to fit or left out (``coding/context.json``);
 wall time against the critical path (the longest chain of calls that must follow one another, from the durations
-the server measured). Then the log-log growth exponent of coding-prompt tokens per order.
+the server measured; the run's ``--concurrency`` of 8 chains the analysis calls too: the 9th starts when one of the
+first 8 ends). Then the log-log growth exponent of coding-prompt tokens per order.
 
 PDF: the shared paper (15 pages) and copies of it made with PyMuPDF (60, 300 pages), read with layout analysis at
 ``--jobs 1`` and ``--jobs 2``, each in a fresh process: pages per second, peak memory (the process, and the
 largest worker), and whether the two texts are the same (every differing line is listed when not).
 
-Run: ``python benchmarks/scale.py [--time-scale 0.01] [--sizes 5,10,20,40,80] [--no-pdf] [--no-coding]``.
+Run: ``python benchmarks/scale.py [--time-scale 0.01] [--sizes 5,10,20,40,80] [--orders dag,auto] [--no-pdf]
+[--no-coding]``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from papercoder.run import RunDir  # noqa: E402
 
 LATENCY = {"ttft_s": 0.8, "output_tokens_per_s": 150.0, "prefill_tokens_per_s": 5000.0, "cached_discount": 1.0}
 WINDOW = 128_000
+CONCURRENCY = 8
 ORDERS = ("sequential", "dag", "auto")
 PLANNING = ["planning/plan", "planning/architecture", "planning/logic", "planning/config"]
 SHARED_PDF = ROOT / ".." / "shared" / "examples" / "attention" / "paper.pdf"
@@ -75,11 +78,30 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def prerequisites(files: list[str], context: dict[str, Any], dag: dict[str, Any] | None) -> dict[str, list[str]]:
+def slots(steps: list[str], durations: dict[str, float], cap: int) -> dict[str, list[str]]:
+    """For calls that all start together but at most ``cap`` at a time, in order (the analysis stage at
+    ``--concurrency``): the earlier call whose end frees the slot each one takes, in the tightest such schedule of
+    the measured durations. A chain of calls that must follow one another too: the run cannot start more at once."""
+    ends: list[tuple[float, str]] = []  # (end, step) of the calls holding a slot
+    needs: dict[str, list[str]] = {}
+    for step in steps:
+        start, freed = 0.0, []
+        if len(ends) == cap:
+            ends.sort()
+            start, first = ends.pop(0)
+            freed = [first]
+        needs[step] = freed
+        ends.append((start + durations.get(step, 0.0), step))
+    return needs
+
+
+def prerequisites(
+    files: list[str], context: dict[str, Any], dag: dict[str, Any] | None, durations: dict[str, float]
+) -> dict[str, list[str]]:
     """For each call, the calls that must finish before it starts, as the run scheduled them."""
     needs: dict[str, list[str]] = {step: PLANNING[:i][-1:] for i, step in enumerate(PLANNING)}
     analyses = [f"analysis/{f}" for f in files]
-    needs.update({step: ["planning/config"] for step in analyses})
+    needs.update({step: ["planning/config", *slot] for step, slot in slots(analyses, durations, CONCURRENCY).items()})
     sequential = [f for f in files if context["files"][f]["order"] == "sequential"]
     for i, path in enumerate(sequential):
         needs[f"coding/{path}"] = analyses + [f"coding/{p}" for p in sequential[i - 1 : i]]
@@ -97,7 +119,7 @@ async def one_run(url: str, paper: Path, out: Path, order: str) -> dict[str, Any
     REPORT.wall = 0.0
     start = time.perf_counter()
     try:
-        await papercoder.run_async(paper, out, model=model, coding_order=order, concurrency=8, fresh=True)
+        await papercoder.run_async(paper, out, model=model, coding_order=order, concurrency=CONCURRENCY, fresh=True)
     finally:
         await model.aclose()
     wall = time.perf_counter() - start - REPORT.wall
@@ -124,7 +146,9 @@ async def one_run(url: str, paper: Path, out: Path, order: str) -> dict[str, Any
     }
 
 
-def coding_rows(sizes: list[int], scale: float, work: Path, paper: Path) -> dict[tuple[int, str], dict[str, Any]]:
+def coding_rows(
+    sizes: list[int], scale: float, work: Path, paper: Path, orders: tuple[str, ...] = ORDERS
+) -> dict[tuple[int, str], dict[str, Any]]:
     spawn = multiprocessing.get_context("spawn")
     runs: dict[tuple[int, str], dict[str, Any]] = {}
     for n in sizes:
@@ -132,7 +156,7 @@ def coding_rows(sizes: list[int], scale: float, work: Path, paper: Path) -> dict
         server = spawn.Process(target=scale_shape.serve, args=(child, n, {**LATENCY, "time_scale": scale}))
         server.start()
         url = parent.recv()
-        for order in ORDERS:
+        for order in orders:
             parent.send("reset")
             parent.recv()
             result = asyncio.run(one_run(url, paper, work / f"{n}-{order}", order))
@@ -141,7 +165,7 @@ def coding_rows(sizes: list[int], scale: float, work: Path, paper: Path) -> dict
             if not all(r["status"] == 200 for r in rows):
                 raise SystemExit(f"unexpected answers in the {n}-file {order} run")
             durations = {r["step"]: r["finished"] - r["started"] for r in rows}
-            needs = prerequisites(result["files"], result["context"], result["dag"])
+            needs = prerequisites(result["files"], result["context"], result["dag"], durations)
             result["calls"] = len(rows)
             result["critical"] = critical_path(durations, needs)
             runs[n, order] = result
@@ -162,10 +186,12 @@ def exponent(points: list[tuple[int, int]]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
-def coding_report(runs: dict[tuple[int, str], dict[str, Any]], sizes: list[int], scale: float) -> None:
+def coding_report(
+    runs: dict[tuple[int, str], dict[str, Any]], sizes: list[int], scale: float, orders: tuple[str, ...] = ORDERS
+) -> None:
     rows = []
     for n in sizes:
-        for order in ORDERS:
+        for order in orders:
             r = runs[n, order]
             rows.append(
                 [
@@ -191,7 +217,7 @@ def coding_report(runs: dict[tuple[int, str], dict[str, Any]], sizes: list[int],
     print("\nGrowth exponent of coding-prompt tokens (log-log slope over the sizes):")
     print(
         table(
-            [[o, f"{exponent([(n, runs[n, o]['coding_prompt']) for n in sizes]):.2f}"] for o in ORDERS],
+            [[o, f"{exponent([(n, runs[n, o]['coding_prompt']) for n in sizes]):.2f}"] for o in orders],
             ["order", "exponent"],
         )
     )
@@ -281,8 +307,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="5,10,20,40,80", help="plan sizes, comma-separated")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF part")
     parser.add_argument("--no-coding", action="store_true", help="skip the coding part")
+    parser.add_argument("--orders", default=",".join(ORDERS), help="coding orders, comma-separated")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    orders = tuple(o for o in args.orders.split(",") if o)
+    if not set(orders) <= set(ORDERS):
+        parser.error(f"--orders: use some of {', '.join(ORDERS)}")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="papercoder-scale-") as tmp:
         work = Path(tmp)
@@ -291,7 +321,8 @@ def main() -> None:
             paper = work / "paper.md"
             paper.write_text(text)
             print(f"paper: {source}, {len(text):,} characters", file=sys.stderr)
-            coding_report(coding_rows(sizes, args.time_scale, work, paper), sizes, args.time_scale)
+            runs = coding_rows(sizes, args.time_scale, work, paper, orders)
+            coding_report(runs, sizes, args.time_scale, orders)
         if not args.no_pdf:
             pdf_report(work)
     print(f"\nbenchmark took {time.perf_counter() - start:.0f} s")
