@@ -54,7 +54,7 @@ class RunOptions(BaseModel):
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
     keep_references: bool = False
     grobid_url: str | None = None
-    jobs: int | None = Field(None, ge=1)  # processes for PDF layout analysis (None: the cores)
+    jobs: int | None = Field(None, ge=1)  # cores for PDF layout analysis, a process each (None: all)
     rpm: float | None = Field(None, gt=0)  # requests a minute at most, spaced (``llm/ratelimit.py``)
     tpm: float | None = Field(None, gt=0)  # tokens (prompt and answer limit) a minute at most
     fresh: bool = False

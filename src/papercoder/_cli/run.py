@@ -97,7 +97,7 @@ def run(
         str | None, typer.Option("--grobid-url", help="Read PDFs through this running GROBID server instead.")
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for PDF layout analysis (default: the cores).")
+        int | None, typer.Option("--jobs", "-j", min=1, help="Cores for PDF layout analysis (default: all).")
     ] = None,
     rpm: Annotated[
         float | None, typer.Option("--rpm", min=0.1, help="Send at most N requests a minute, spaced evenly.")
