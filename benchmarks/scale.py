@@ -269,7 +269,7 @@ def pdf_report(work: Path) -> None:
     header = ["pages", "--jobs", "seconds", "pages/s", "CPU s", "peak MB", "largest worker MB", "speed-up", "same text"]
     print(table(rows, header))
     print("targets: 60 pages ≥ 1.7× faster at --jobs 2, the same text; 300 pages < 60 s and < 500 MB peak")
-    print("(CPU s counts the workers too: above the seconds at --jobs 1, the layout model's own threads)")
+    print("(CPU s counts the workers too; each process runs the layout model on one thread)")
     if seams:
         print("\nLines that differ between --jobs 1 and --jobs 2:")
         print("\n".join(seams))
