@@ -40,7 +40,7 @@ import papercoder  # noqa: E402
 from papercoder import _engine  # noqa: E402
 from papercoder.llm.openai_compat import OpenAICompatModel  # noqa: E402
 from papercoder.paper.tokens import count_tokens  # noqa: E402
-from papercoder.run import RunDir  # noqa: E402
+from papercoder.run_dir import RunDir  # noqa: E402
 
 LATENCY = {"ttft_s": 0.8, "output_tokens_per_s": 150.0, "prefill_tokens_per_s": 5000.0, "cached_discount": 1.0}
 WINDOW = 128_000

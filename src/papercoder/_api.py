@@ -27,7 +27,7 @@ from papercoder.pipeline.debugging import DebugOptions
 from papercoder.pipeline.estimate import TYPICAL_FILES, EstimateInput, StageEstimate, is_reasoning_model
 from papercoder.pipeline.refine import RefineOptions
 from papercoder.repo.sandbox import SandboxSpec
-from papercoder.run import ModelInfo
+from papercoder.run_dir import ModelInfo
 from papercoder.settings import IngestOptions, RunSettings
 
 #: The stage name of the ``Note`` that reports a wait for the rate limiter.

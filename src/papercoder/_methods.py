@@ -24,7 +24,7 @@ from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.rundir import kept_message, repo_sha256
 from papercoder.repo.checks import static_checks
 from papercoder.repo.findings import Finding
-from papercoder.run import StageRecord
+from papercoder.run_dir import StageRecord
 
 
 @dataclass

@@ -46,7 +46,7 @@ from papercoder._cli.refine import JudgeOpt, RubricOpt, closing_line
 from papercoder.errors import EXIT_PROBLEMS
 from papercoder.llm.pricing import apply_prices
 from papercoder.pipeline.debugging import DebugResult
-from papercoder.run import RunDir
+from papercoder.run_dir import RunDir
 
 
 def run(

@@ -12,7 +12,7 @@ import json
 
 from papercoder.pipeline.context import RunContext
 from papercoder.repo.findings import Finding
-from papercoder.run import Manifest
+from papercoder.run_dir import Manifest
 
 CODING_FINDINGS = "coding/findings.json"
 
