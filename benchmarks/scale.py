@@ -42,7 +42,7 @@ import papercoder  # noqa: E402
 from papercoder import _engine  # noqa: E402
 from papercoder.llm.openai_compat import OpenAICompatModel  # noqa: E402
 from papercoder.paper.tokens import count_tokens  # noqa: E402
-from papercoder.run import RunDir  # noqa: E402
+from papercoder.run_dir import RunDir  # noqa: E402
 
 LATENCY = {"ttft_s": 0.8, "output_tokens_per_s": 150.0, "prefill_tokens_per_s": 5000.0, "cached_discount": 1.0}
 WINDOW = 128_000
@@ -295,7 +295,7 @@ def pdf_report(work: Path) -> None:
     header = ["pages", "--jobs", "seconds", "pages/s", "CPU s", "peak MB", "largest worker MB", "speed-up", "same text"]
     print(table(rows, header))
     print("targets: 60 pages ≥ 1.7× faster at --jobs 2, the same text; 300 pages < 60 s and < 500 MB peak")
-    print("(CPU s counts the workers too: above the seconds at --jobs 1, the layout model's own threads)")
+    print("(CPU s counts the workers too; each process runs the layout model on one thread)")
     if seams:
         print("\nLines that differ between --jobs 1 and --jobs 2:")
         print("\n".join(seams))

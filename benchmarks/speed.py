@@ -58,7 +58,7 @@ from papercoder.llm.openai_compat import OpenAICompatModel  # noqa: E402
 from papercoder.pipeline.dag import build_graph  # noqa: E402
 from papercoder.pipeline.interfaces import interface  # noqa: E402
 from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign, parse_planning_json  # noqa: E402
-from papercoder.run import RunDir  # noqa: E402
+from papercoder.run_dir import RunDir  # noqa: E402
 
 # o3-mini-like serving: ~0.8 s to the first token plus prefill, ~150 output tokens/s, cached tokens skip prefill.
 LATENCY = {"ttft_s": 0.8, "output_tokens_per_s": 150.0, "prefill_tokens_per_s": 5000.0, "cached_discount": 1.0}

@@ -18,7 +18,7 @@ from typing import Any
 
 import papercoder
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
-from papercoder.run import RunDir
+from papercoder.run_dir import RunDir
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tiny_paper.md"
 

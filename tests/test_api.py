@@ -4,6 +4,8 @@ the stage table, typed events, options checked in one line."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,18 @@ def test_no_test_reaches_a_real_provider(
         papercoder.run(EXAMPLE_PAPER, tmp_path / "run", model="openai/gpt-4.1-mini", timeout=5)
     assert "api.openai.com" in no_real_provider
     no_real_provider.clear()  # the guard worked; the test itself passes
+
+
+def test_the_public_names_resolve_lazily_and_importing_a_submodule_stays_light() -> None:
+    """``import papercoder.paper.pdf_layout`` (a PDF worker's import) does not import the engine; every name of
+    ``__all__`` still resolves, ``run`` to the function whatever was imported before."""
+    code = (
+        "import sys, papercoder.paper.pdf_layout, papercoder.run_dir\n"
+        "assert 'papercoder._engine' not in sys.modules, 'the engine was imported'\n"
+        "import papercoder\n"
+        "assert callable(papercoder.run) and papercoder.run.__module__ == 'papercoder._api'\n"
+        "missing = [n for n in papercoder.__all__ if getattr(papercoder, n, None) is None]\n"
+        "assert not missing, missing\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -18,7 +18,7 @@ from papercoder.llm.openai_compat import OpenAICompatModel
 from papercoder.paper import Paper, Section
 from papercoder.pipeline import baseline
 from papercoder.pipeline.context import RunContext
-from papercoder.run import Manifest, RunDir, StageRecord
+from papercoder.run_dir import Manifest, RunDir, StageRecord
 from papercoder.settings import PipelineOptions
 from papercoder.testing import ScriptedModel
 from tests.conftest import TEST_KEY

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +90,10 @@ def test_doctor_without_a_key_never_prints_one(monkeypatch: pytest.MonkeyPatch) 
     result = runner.invoke(app, ["doctor", "--offline"])
     assert result.exit_code == 0, result.output
     assert "local/smollm2" in result.output and "OPENAI_API_KEY is not set" in result.output
+    shown = " ".join(result.output.split())
+    bwrap = "bwrap works (the default)" if shutil.which("bwrap") else "bwrap: bubblewrap (bwrap) is not installed"
+    assert bwrap in shown and "docker: " in shown and "PDF layout --jobs" in shown
+    assert ("Ray installed" if importlib.util.find_spec("ray") else "pip install 'papercoder[ray]'") in shown
     with FakeOpenAIServer(lambda r: Reply(content="x")) as server:
         result = runner.invoke(
             app, ["doctor", "--model", "fake-model", "--base-url", server.base_url], env={"OPENAI_API_KEY": TEST_KEY}

@@ -84,6 +84,17 @@ def test_reported_costs_project_the_next_call_for_a_model_without_a_price() -> N
         budget.check(1000, 100, "second")
 
 
+def test_a_judge_call_is_checked_at_the_judges_price() -> None:
+    """One budget covers a run and its grading; a call is projected at the price of the model that makes it."""
+    set_price("cheap-generator", 0.1, 0.1)
+    set_price("dear-judge", 100.0, 100.0)
+    budget = Budget("cheap-generator", max_cost_usd=0.05)
+    budget.check(1000, 100, "coding/main.py")  # $0.00011 at the generator's price
+    budget.check(1000, 100, "grade/leaf-1", model="cheap-generator")
+    with pytest.raises(Exception, match=r"step 'grade/leaf-1' could cost up to \$0.1100"):
+        budget.check(1000, 100, "grade/leaf-1", model="dear-judge")
+
+
 @dataclasses.dataclass
 class Billing:
     """The scripted run, each answer billed like OpenRouter does: ``usage.cost`` in USD."""

@@ -10,7 +10,7 @@ from papercoder._cli.debug import model_of_run
 from papercoder.errors import InputError
 from papercoder.llm.registry import DEMO_WARNING, OPENAI_BASE_URL, resolve
 from papercoder.llm.urls import client_settings, redact, split_base_url
-from papercoder.run import Manifest, ModelInfo
+from papercoder.run_dir import Manifest, ModelInfo
 
 
 def test_nothing_configured_means_the_embedded_model_with_a_warning() -> None:

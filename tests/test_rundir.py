@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from papercoder import rundir_lock
 from papercoder._cli.main import app
 from papercoder.report.load import load_run
-from papercoder.run import StageClock, StageRecord
+from papercoder.run_dir import StageClock, StageRecord
 from papercoder.rundir_lock import RunDirBusy, held_elsewhere, hold
 from tests.conftest import EXAMPLE_PAPER, REPO_ROOT, TEST_KEY
 from tests.fakes.openai_server import Answer, DropConnection, FakeOpenAIServer, RecordedRequest, Reply

@@ -27,7 +27,7 @@ from papercoder.pipeline.debugging import DebugOptions
 from papercoder.pipeline.estimate import TYPICAL_FILES, EstimateInput, StageEstimate, is_reasoning_model
 from papercoder.pipeline.refine import RefineOptions
 from papercoder.repo.sandbox import SandboxSpec
-from papercoder.run import ModelInfo
+from papercoder.run_dir import ModelInfo
 from papercoder.settings import IngestOptions, RunSettings
 
 #: The stage name of the ``Note`` that reports a wait for the rate limiter.
@@ -54,7 +54,7 @@ class RunOptions(BaseModel):
     pdf_engine: Literal["pymupdf", "pypdf"] = "pymupdf"
     keep_references: bool = False
     grobid_url: str | None = None
-    jobs: int | None = Field(None, ge=1)  # processes for PDF layout analysis (None: the cores)
+    jobs: int | None = Field(None, ge=1)  # cores for PDF layout analysis, a process each (None: all)
     rpm: float | None = Field(None, gt=0)  # requests a minute at most, spaced (``llm/ratelimit.py``)
     tpm: float | None = Field(None, gt=0)  # tokens (prompt and answer limit) a minute at most
     fresh: bool = False

@@ -28,7 +28,7 @@ from papercoder.pipeline.refine import RefineOptions, RefineResult
 from papercoder.pipeline.refine import run as refine_run
 from papercoder.pipeline.rundir import check_out, edited_files, prepare, refusal
 from papercoder.repo.sandbox import choose_backend
-from papercoder.run import Manifest, ModelInfo, RunDir, StageRecord, now_iso
+from papercoder.run_dir import Manifest, ModelInfo, RunDir, StageRecord, now_iso
 from papercoder.rundir_lock import hold
 from papercoder.settings import PaperInfo, RunSettings
 

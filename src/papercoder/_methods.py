@@ -22,8 +22,9 @@ from papercoder.pipeline.estimate import EstimateInput, StageEstimate
 from papercoder.pipeline.ingest import ReadPaper
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.rundir import kept_message, repo_sha256
-from papercoder.repo.checks import Finding, static_checks
-from papercoder.run import StageRecord
+from papercoder.repo.checks import static_checks
+from papercoder.repo.findings import Finding
+from papercoder.run_dir import StageRecord
 
 
 @dataclass

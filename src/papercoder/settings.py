@@ -1,6 +1,6 @@
 """What shapes a run, recorded in its manifest: the pipeline options, how the paper is read, the method.
 
-The lowest layer of the run record: ``run.py`` (the manifest) and every stage import these, they import nothing of
+The lowest layer of the run record: ``run_dir.py`` (the manifest) and every stage import these, they import nothing of
 papercoder's.
 """
 

@@ -3,11 +3,14 @@ local executor, a killed task that does not stop the others, and a re-run that r
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import importlib.util
+import itertools
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import threading
@@ -22,6 +25,7 @@ from click.testing import Result
 
 from papercoder.errors import InputError
 from papercoder.evaluation.executors import key_variables, make_executor
+from papercoder.evaluation.ray_limits import ActorLimiter, start_actor
 from papercoder.llm.registry import resolve
 from papercoder.rundir_lock import LOCK_NAME
 from tests.conftest import TEST_KEY
@@ -209,3 +213,49 @@ def test_unreachable_cluster_is_one_line_in_seconds(tmp_path: Path) -> None:
         done = bench(dataset, tmp_path / "out", srv, "--executor", "ray", "--ray-address", f"127.0.0.1:{port}")
     assert done.exit_code == 2 and f"--ray-address 127.0.0.1:{port}: cannot join that Ray cluster" in done.output
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("executor", ["ray", "local"])
+def test_rpm_is_one_budget_for_every_job(tmp_path: Path, executor: str, request: pytest.FixtureRequest) -> None:
+    """Two papers' jobs run at once (under Ray, in worker processes); ``--rpm 100`` spaces all their calls
+    together, 0.6 s apart, and the driver's progress shows the waits (under Ray, the workers had them)."""
+    if executor == "ray":
+        request.getfixturevalue("ray_runtime")
+    dataset = make_pair(tmp_path / "data")
+    args = ["bench", str(dataset), "--methods", "paper,abstract", "-n", "2", "--out", str(tmp_path / "out")]
+    args += ["--model", "fake-model", "--executor", executor, "--concurrency", "4", "--rpm", "100"]
+    with FakeOpenAIServer(BenchScript()) as srv:
+        done = runner.invoke(make_app(), [*args, "--base-url", srv.base_url], env={"OPENAI_API_KEY": TEST_KEY})
+        assert done.exit_code == 0, done.output
+        srv.raise_errors()
+        calls = sorted(srv.chat_requests, key=lambda r: r.started_at)
+    papers = ["Gamma Paper" in r.last_user_content for r in calls]
+    assert len(calls) == 8
+    # The jobs overlapped (their calls interleave), so per-worker limits would have let calls go closer together.
+    assert sum(a != b for a, b in itertools.pairwise(papers)) >= 2
+    # Admitted 0.6 s apart by the actor; they reach the server give or take a worker's own latency.
+    gaps = [b.started_at - a.started_at for a, b in itertools.pairwise(calls)]
+    assert min(gaps) >= 0.3 and calls[-1].started_at - calls[0].started_at >= 7 * 0.6 * 0.95, gaps
+    shown = " ".join(done.output.split())  # the console wraps long lines
+    if executor == "ray":
+        assert re.search(r"rate-limit fake-model: \d+ calls waited [\d.]+ s in all so far \(requests per minute", shown)
+    else:
+        assert re.search(r"rate-limit waiting 0\.[56] s: requests per minute \(--rpm\)", shown), shown
+
+
+def test_a_servers_retry_after_holds_back_another_worker(ray_runtime: Any) -> None:
+    """A 429's Retry-After seen by one worker (sent to the actor) makes a call from another process wait."""
+    handle = start_actor(ray_runtime, None, None)
+    ActorLimiter(handle, wants_tokens=False).observe({"retry-after": "1.5", "content-type": "text/plain"}, 429)
+    assert ray_runtime.get(handle.stats.remote()).waits == 0  # after the observation: one caller's calls keep order
+
+    @ray_runtime.remote(num_cpus=0.25)
+    def elsewhere(handle: Any) -> tuple[float, int]:
+        limiter = ActorLimiter(handle, wants_tokens=False)
+        return asyncio.run(limiter.acquire(10)), os.getpid()
+
+    waited, pid = ray_runtime.get(elsewhere.remote(handle), timeout=60)
+    assert pid != os.getpid() and 1.0 <= waited <= 1.6
+    stats = ray_runtime.get(handle.stats.remote())
+    assert (stats.waits, stats.reason) == (1, "the server asked to retry later")

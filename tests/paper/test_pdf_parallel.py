@@ -1,13 +1,20 @@
 """Parallel PDF ingest (``--jobs``): page ranges parsed in worker processes give the same text as one process, on
-the shared example and on a generated long PDF whose heading levels depend on pages far apart."""
+the shared example and on a generated long PDF whose heading levels depend on pages far apart; each process runs
+the layout model on one thread; a worker's failure reaches the caller."""
 
 from __future__ import annotations
 
+import gc
+import importlib
 import re
+from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from papercoder.paper.pdf import load_pdf
-from papercoder.paper.pdf_layout import MIN_PAGES_PER_JOB, jobs_for, page_ranges
+from papercoder.paper.pdf_layout import MIN_PAGES_PER_JOB, _parse_beside_workers, jobs_for, page_ranges, restore_hyphens
+from papercoder.paper.pdf_model import SESSION_THREADS, modules
 from tests.paper.conftest import pymupdf
 
 _WORDS = ["attention", "encoder", "decoder", "layer", "head", "query", "key", "value", "softmax", "scale"]
@@ -55,7 +62,35 @@ def test_parallel_and_serial_ingest_give_the_same_text_on_a_long_pdf(tmp_path: P
     serial = load_pdf(path, jobs=1).markdown()
     parallel = load_pdf(path, jobs=2).markdown()
     assert parallel == serial
+    assert load_pdf(path, jobs=3).markdown() == serial  # two workers fed beside this process
     # The heading levels are the document's, not a range's: every section is an h2 below the one h1 title.
     assert re.findall(r"^# .*$", serial, re.M) == ["# A Generated Long Paper"]
     assert len(re.findall(r"^## .*Section number", serial, re.M)) == 30
     assert len(re.findall(r"^### .*A subsection", serial, re.M)) == 30
+
+
+def test_every_layout_model_session_runs_on_one_thread() -> None:
+    modules()
+    gc.collect()
+    ort = importlib.import_module("onnxruntime")
+    sessions = [o for o in gc.get_objects() if isinstance(o, ort.InferenceSession)]
+    # ours (the layout model, image features, table grid) and none left of the default model import pymupdf loads
+    assert len(sessions) == 3
+    assert {s.get_session_options().intra_op_num_threads for s in sessions} == {SESSION_THREADS} == {1}
+    assert pymupdf._papercoder_layout == "rf"
+
+
+def test_hyphens_restored_in_one_pass_longest_join_first() -> None:
+    counts = Counter({"multi": 1, "head": 2, "headed": 2, "transduc": 1})
+    breaks = [("multi", "head"), ("multi", "headed"), ("transduc", "tion")]
+    text = "multihead and multiheaded attention; multiheads; transduction"
+    fixed = restore_hyphens(text, counts, breaks)
+    assert fixed == "multi-head and multi-headed attention; multiheads; transduction"
+
+
+def test_a_worker_failure_reaches_the_caller(tmp_path: Path) -> None:
+    data = long_pdf(tmp_path / "long.pdf", 8).read_bytes()
+    broken = tmp_path / "broken.pdf"
+    broken.write_text("not a PDF")  # what the worker is told to read
+    with pytest.raises(RuntimeError, match="Failed to open"):
+        _parse_beside_workers(data, page_ranges(8, 4), 1, broken)

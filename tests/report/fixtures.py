@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from papercoder.llm.base import Usage
-from papercoder.run import Manifest, RunDir, StageRecord
+from papercoder.run_dir import Manifest, RunDir, StageRecord
 
 HOSTILE = "</script><script>alert(1)</script>"
 

@@ -8,7 +8,7 @@ import pytest
 
 from papercoder.llm.base import Usage
 from papercoder.report.chart import BAR_W, LABEL_W, Bar, Chart, Segment, render_svg, stage_charts
-from papercoder.run import StageRecord
+from papercoder.run_dir import StageRecord
 from tests.report.fixtures import STAGES
 
 

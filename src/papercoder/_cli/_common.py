@@ -140,6 +140,14 @@ ContextOpt = Annotated[
         "--context-tokens", min=1000, help="The judge's context window in tokens; prompts that do not fit are refused."
     ),
 ]
+RpmOpt = Annotated[
+    float | None,
+    typer.Option("--rpm", min=0.1, help="Send at most N requests a minute per model, spaced evenly."),
+]
+TpmOpt = Annotated[
+    float | None,
+    typer.Option("--tpm", min=1, help="Send at most N tokens (prompt and answer limit) a minute per model."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the result line.")]
 PdfEngineOpt = Annotated[

@@ -19,6 +19,8 @@ from papercoder._cli._common import (
     PriceInputOpt,
     PriceOutputOpt,
     PricesOpt,
+    RpmOpt,
+    TpmOpt,
     err,
     errors_to_exit,
     out,
@@ -104,6 +106,8 @@ def bench_command(
     price_input: PriceInputOpt = None,
     price_output: PriceOutputOpt = None,
     prices: PricesOpt = None,
+    rpm: RpmOpt = None,
+    tpm: TpmOpt = None,
 ) -> None:
     """Run methods on every paper of DATASET_DIR, judge them, and write a Table-1-style summary (Markdown, CSV).
 
@@ -134,6 +138,8 @@ def bench_command(
             pipeline=PipelineOptions(reasoning_effort=_effort(reasoning_effort)),
             seeds=seeds,
             debug=DebugOptions(sandbox=SandboxSpec(gpus=task_gpus > 0)) if debug else None,
+            rpm=rpm,
+            tpm=tpm,
         )
         runner = make_executor(executor, ray_address, task_cpus=task_cpus, task_gpus=task_gpus)
         target = out_dir or dataset.parent / f"{dataset.name}_bench"
@@ -142,13 +148,20 @@ def bench_command(
         apply_prices([choice.name, judge_choice.name], price_input, price_output, prices)
         for warning in {c.demo_warning for c in (choice, judge_choice) if c.demo_warning}:
             warn(warning)
-        generator = registry.build(choice)
-        judge = generator if judge_choice == choice else registry.build(judge_choice)
 
         def progress(stage: str, message: str) -> None:
             if not quiet:
                 text = escape(message)
                 err.print(f"[yellow]warning:[/] {text}" if stage == "warning" else f"[bold cyan]{stage:>7}[/] {text}")
+
+        def rate_wait(seconds: float, reason: str) -> None:
+            progress("rate-limit", f"waiting {seconds:.1f} s: {reason}")
+
+        # In this process the limits are the process's limiter per model; Ray workers share one per model instead.
+        generator = registry.build(choice, rpm=rpm, tpm=tpm, on_rate_wait=rate_wait)
+        judge = generator
+        if judge_choice != choice:
+            judge = registry.build(judge_choice, rpm=rpm, tpm=tpm, on_rate_wait=rate_wait)
 
         records = run_closing(
             list({id(m): m for m in (generator, judge)}.values()),

@@ -36,7 +36,7 @@ from papercoder.llm.urls import safe_url
 from papercoder.pipeline.debugging import DebugNotConverged, DebugOptions, DebugResult, failure_message, open_run
 from papercoder.pipeline.debugging import run as debug_run
 from papercoder.repo.sandbox import SandboxSpec, choose_backend
-from papercoder.run import Manifest, RunDir
+from papercoder.run_dir import Manifest, RunDir
 from papercoder.rundir_lock import hold
 
 _KEY_NAME = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")

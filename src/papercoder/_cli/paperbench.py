@@ -64,6 +64,8 @@ class PaperBenchArgs:
     max_cost: float | None
     max_tokens: int | None
     quiet: bool
+    rpm: float | None
+    tpm: float | None
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> PaperBenchArgs:
@@ -145,8 +147,8 @@ def paperbench_command(args: PaperBenchArgs) -> None:
     target = args.out_dir or args.dataset.parent / f"{args.dataset.name}_paperbench"
     choice = registry.resolve(args.model, args.base_url, args.api_key_env)
     judge_choice = registry.resolve(args.judge_model or args.model, args.base_url, args.api_key_env)
-    generator = registry.build(choice)
-    judge = generator if judge_choice == choice else registry.build(judge_choice)
+    generator = registry.build(choice, rpm=args.rpm, tpm=args.tpm)
+    judge = generator if judge_choice == choice else registry.build(judge_choice, rpm=args.rpm, tpm=args.tpm)
     budget = Budget(choice.name, max_cost_usd=args.max_cost, max_tokens=args.max_tokens)
 
     def progress(stage: str, message: str) -> None:

@@ -26,7 +26,7 @@ from papercoder._events import (
 )
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, ModelWrapper
 from papercoder.llm.pricing import cost_usd
-from papercoder.run import Manifest
+from papercoder.run_dir import Manifest
 
 
 def usd(value: float | None) -> str:

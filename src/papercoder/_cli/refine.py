@@ -22,7 +22,7 @@ from papercoder.llm.budget import Budget
 from papercoder.llm.pricing import apply_prices
 from papercoder.pipeline.refine import RefineResult
 from papercoder.pipeline.refine import run as refine_run
-from papercoder.run import RunDir
+from papercoder.run_dir import RunDir
 from papercoder.rundir_lock import hold
 
 RubricOpt = Annotated[

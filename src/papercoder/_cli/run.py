@@ -31,8 +31,10 @@ from papercoder._cli._common import (
     PriceOutputOpt,
     PricesOpt,
     QuietOpt,
+    RpmOpt,
     SandboxKind,
     SandboxOpt,
+    TpmOpt,
     err,
     errors_to_exit,
     out,
@@ -44,7 +46,7 @@ from papercoder._cli.refine import JudgeOpt, RubricOpt, closing_line
 from papercoder.errors import EXIT_PROBLEMS
 from papercoder.llm.pricing import apply_prices
 from papercoder.pipeline.debugging import DebugResult
-from papercoder.run import RunDir
+from papercoder.run_dir import RunDir
 
 
 def run(
@@ -97,14 +99,10 @@ def run(
         str | None, typer.Option("--grobid-url", help="Read PDFs through this running GROBID server instead.")
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Processes for PDF layout analysis (default: the cores).")
+        int | None, typer.Option("--jobs", "-j", min=1, help="Cores for PDF layout analysis (default: all).")
     ] = None,
-    rpm: Annotated[
-        float | None, typer.Option("--rpm", min=0.1, help="Send at most N requests a minute, spaced evenly.")
-    ] = None,
-    tpm: Annotated[
-        float | None, typer.Option("--tpm", min=1, help="Send at most N tokens (prompt and answer limit) a minute.")
-    ] = None,
+    rpm: RpmOpt = None,
+    tpm: TpmOpt = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming the run dir.")] = False,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", min=0, help="Stop (exit 3) before a call that could pass this USD.")

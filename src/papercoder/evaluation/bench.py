@@ -86,6 +86,8 @@ class BenchConfig:
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
     seeds: int = 1  # more than one: each generating method runs once per seed, into <method>/seed-<k>/, k from 1
     debug: DebugOptions | None = None  # set: run and fix each generated repository before judging it
+    rpm: float | None = None  # requests a minute per model, shared by every job (and every Ray worker)
+    tpm: float | None = None  # tokens a minute per model, likewise
 
 
 class ModeScore(BaseModel):

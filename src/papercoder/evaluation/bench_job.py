@@ -15,7 +15,7 @@ from papercoder.llm.base import ChatModel, SeededModel
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.registry import ModelChoice
 from papercoder.paper import load_paper
-from papercoder.run import ModelInfo, RunDir
+from papercoder.run_dir import ModelInfo, RunDir
 from papercoder.settings import RunSettings
 
 

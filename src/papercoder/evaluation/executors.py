@@ -19,6 +19,9 @@ and are handed to the model clients without touching the workers' environment. N
 variables: Ray's runtime-env agent writes those, values included, to its log files. Task arguments this small
 travel inside the task itself (memory and Ray's own connections; enable Ray's TLS on a network you do not trust).
 A key carried in a ``--base-url`` is refused rather than shipped.
+
+Rate limits (``--rpm``/``--tpm`` and the server's headers) hold for the whole run, not per worker: the driver starts
+one limiter actor per served model (``ray_limits.py``) and every task's model client waits in it.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ import re
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from papercoder.errors import InputError
 from papercoder.evaluation.bench import BenchConfig, JobSpec, PaperRecord, ProgressFn, discover
 from papercoder.evaluation.bench_job import label, make_job, one_line, run_dir_of
+from papercoder.evaluation.ray_limits import ActorLimiter, LimiterStats, start_actor
 from papercoder.llm import registry
 from papercoder.llm.base import ChatModel
 from papercoder.llm.registry import ModelChoice
@@ -48,6 +52,8 @@ EXECUTORS = ("local", "ray")
 LLM_TASK_CPUS = 0.25
 # A local Ray runtime needs little shared memory: the tasks pass small records, the run dirs are files.
 LOCAL_OBJECT_STORE = 200 * 1024**2
+#: Seconds between two looks at the shared rate limiters' waits, while the tasks run.
+RATE_POLL_S = 2.0
 
 
 @dataclass
@@ -92,6 +98,7 @@ class _Remote:
     config: BenchConfig
     choice: ModelChoice
     judge_choice: ModelChoice
+    limiters: dict[str, Any] = field(default_factory=dict)  # limit_key -> the shared limiter's actor handle
 
 
 class TaskKeys:
@@ -113,10 +120,8 @@ def _worker_progress(stage: str, message: str) -> None:
 async def _run_phase(
     phase: str, spec: JobSpec, remote: _Remote, keys: TaskKeys, state: tuple[PaperRecord, str | None] | None
 ) -> tuple[PaperRecord, str | None]:
-    # The hook for shared rate limits (issue 17 item 2): wrap ``model`` and ``judge`` here with a limiter backed by
-    # a named Ray actor, so every worker draws on one budget.
-    model = registry.build(remote.choice, env=keys.values)
-    judge = model if remote.judge_choice == remote.choice else registry.build(remote.judge_choice, env=keys.values)
+    model = _build(remote.choice, remote, keys)
+    judge = model if remote.judge_choice == remote.choice else _build(remote.judge_choice, remote, keys)
     try:
         job = make_job(spec, remote.out, remote.config, remote.choice, model, judge, _worker_progress)
         if phase == "all":
@@ -139,6 +144,18 @@ async def _run_phase(
         await model.aclose()
         if judge is not model:
             await judge.aclose()
+
+
+def limit_key(choice: ModelChoice) -> str:
+    """What a provider counts its limits by: the model at one endpoint."""
+    return f"{choice.model} at {choice.base_url or registry.OPENAI_BASE_URL}"
+
+
+def _build(choice: ModelChoice, remote: _Remote, keys: TaskKeys) -> ChatModel:
+    """A worker's client for ``choice``, drawing on the benchmark's shared rate limiter (``ray_limits.py``)."""
+    handle = remote.limiters.get(limit_key(choice))
+    limiter = None if handle is None else ActorLimiter(handle, wants_tokens=remote.config.tpm is not None)
+    return registry.build(choice, env=keys.values, rate_limiter=limiter)
 
 
 def _task(
@@ -214,9 +231,13 @@ class RayExecutor:
             )
             for s in jobs
         ]
-        remote = _Remote(out, context.config, context.choice, context.judge_choice)
         own = self._connect(ray)
         try:
+            # One shared limiter per served model, for every worker (``ray_limits.py``); the embedded model has none.
+            config = context.config
+            served = {limit_key(c) for c in (context.choice, context.judge_choice) if c.provider != "local"}
+            limiters = {key: start_actor(ray, config.rpm, config.tpm) for key in sorted(served)}
+            remote = _Remote(out, config, context.choice, context.judge_choice, limiters)
             return await asyncio.to_thread(self._drive, ray, specs, remote, keys, context)
         finally:
             if own:
@@ -239,15 +260,33 @@ class RayExecutor:
         waiting = list(range(len(specs)))
         running: dict[Any, int] = {}
         limit = max(1, remote.config.concurrency)
+        shown: dict[str, int] = {}
         while waiting or running:
             while waiting and len(running) < limit:
                 i = waiting.pop(0)
                 running[submit(specs[i])] = i
-            ready, _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=RATE_POLL_S if remote.limiters else None)
             for ref in ready:
                 i = running.pop(ref)
                 records[i] = self._collect(ray, ref, specs[i], remote, context.progress)
+            self._show_waits(ray, remote, shown, context.progress)
         return [r for r in records if r is not None]
+
+    @staticmethod
+    def _show_waits(ray: Any, remote: _Remote, shown: dict[str, int], progress: ProgressFn) -> None:
+        """Tell the progress view of the shared limiters' waits since the last look (they happen in the workers)."""
+        for key, handle in remote.limiters.items():
+            try:
+                stats: LimiterStats = ray.get(handle.stats.remote(), timeout=RATE_POLL_S)
+            except ray.exceptions.RayError:  # busy or gone: the next look, or the jobs' own errors, will tell
+                continue
+            if stats.waits > shown.get(key, 0) and stats.reason:
+                shown[key] = stats.waits
+                model = key.split(" at ", 1)[0]
+                progress(
+                    "rate-limit",
+                    f"{model}: {stats.waits} calls waited {stats.waited_s:.1f} s in all so far ({stats.reason})",
+                )
 
     def _collect(self, ray: Any, ref: Any, spec: JobSpec, remote: _Remote, progress: ProgressFn) -> PaperRecord:
         where = label(spec)

@@ -28,7 +28,7 @@ from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, Us
 from papercoder.llm.families import sampling_for
 from papercoder.llm.pricing import cost_usd
 from papercoder.parsing.json_extract import JSONExtractionError, extract_json
-from papercoder.run import now_iso
+from papercoder.run_dir import now_iso
 
 Mode = Literal["ref-free", "ref-based"]
 Severity = Literal["high", "medium", "low"]

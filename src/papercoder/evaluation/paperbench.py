@@ -35,7 +35,7 @@ from papercoder.llm.budget import Budget
 from papercoder.llm.cache import CachedModel, CallCache
 from papercoder.llm.registry import ModelChoice
 from papercoder.paper import load_paper
-from papercoder.run import ModelInfo, RunDir
+from papercoder.run_dir import ModelInfo, RunDir
 from papercoder.settings import PipelineOptions, RunSettings
 
 BASES = ("papercoder", "paper", "abstract")

@@ -29,7 +29,7 @@ from papercoder.evaluation.templates import render
 from papercoder.llm.base import CallSettings, ChatModel, Completion, Message, Usage
 from papercoder.llm.pricing import cost_usd
 from papercoder.parsing.json_extract import JSONExtractionError, extract_json
-from papercoder.run import now_iso
+from papercoder.run_dir import now_iso
 
 CODE_DEVELOPMENT = "Code Development"
 LEAF_OVERHEAD = 1500  # tokens of a leaf prompt besides the paper and the files: instructions, rubric path

@@ -38,8 +38,9 @@ class Budget:
     def has_limits(self) -> bool:
         return self.max_cost_usd is not None or self.max_tokens is not None
 
-    def check(self, prompt_tokens: int, max_answer_tokens: int | None, step: str) -> None:
-        """Raise ``BudgetExceeded`` if a call with this prompt could pass a limit."""
+    def check(self, prompt_tokens: int, max_answer_tokens: int | None, step: str, model: str | None = None) -> None:
+        """Raise ``BudgetExceeded`` if a call with this prompt could pass a limit, at ``model``'s price (the call's
+        model: a judge may cost more or less than the run's model; default: the run's)."""
         answer = max_answer_tokens or DEFAULT_ANSWER_TOKENS
         with self._lock:
             if self.max_tokens is not None and self.spent_tokens + prompt_tokens + answer > self.max_tokens:
@@ -47,7 +48,7 @@ class Budget:
                     f"--max-tokens {self.max_tokens}: step '{step}' could take {prompt_tokens + answer} more tokens "
                     f"after {self.spent_tokens} spent; raise the budget and re-run the same command to resume"
                 )
-            price = price_for(self.model)
+            price = price_for(model or self.model)
             if price is not None:
                 worst: float | None = (prompt_tokens * price.input + answer * price.output) / 1_000_000
             else:

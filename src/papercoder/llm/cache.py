@@ -86,7 +86,7 @@ class CachedModel(ModelWrapper):
         if self.budget is not None and self.budget.has_limits:
             prompt = sum(self.inner.count_tokens(m["content"]) for m in messages)
             answer = settings.max_tokens * settings.n if settings.max_tokens else None
-            self.budget.check(prompt, answer, settings.step)
+            self.budget.check(prompt, answer, settings.step, model=self.inner.name)
         self.cache.misses += 1
         # Every model goes through here: no stage ever sees a reasoning model's <think> block, and the cache
         # entry keeps it apart (``reasoning``) for the report.

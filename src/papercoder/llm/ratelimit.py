@@ -14,7 +14,7 @@ refuse until the window resets.
 
 Waiters queue in arrival order (one asyncio lock), so a large call is not starved by small ones. The clock is
 injectable (``Clock``) so tests can check the spacing without waiting. ``RateLimiter`` is the interface a model
-uses; a limiter shared across processes (Ray workers) implements the same three methods, e.g. as a Ray actor.
+uses; the limiter shared by a benchmark's Ray workers (``evaluation/ray_limits.py``) is this one inside a Ray actor.
 """
 
 from __future__ import annotations
@@ -189,17 +189,21 @@ class TokenBucketLimiter:
         return self.tokens is not None or self.server_tokens is not None
 
     async def acquire(self, tokens: int) -> float:
-        waited = 0.0
+        return (await self.admit(tokens))[0]
+
+    async def admit(self, tokens: int) -> tuple[float, str]:
+        """``acquire``, also telling why the call waited (the first reason; ``""`` when it did not wait)."""
+        waited, why = 0.0, ""
         async with self._lock():
-            reported = False
             while True:
                 now = self.clock.now()
                 delay, reason = self._delay(tokens, now)
                 if delay <= 0:
                     break
-                if not reported and delay >= REPORT_AFTER_S and self.on_wait is not None:
-                    self.on_wait(delay, reason)
-                    reported = True
+                if not why:
+                    why = reason
+                    if delay >= REPORT_AFTER_S and self.on_wait is not None:
+                        self.on_wait(delay, reason)
                 await self.clock.sleep(delay)
                 waited += delay
             if self.requests is not None:
@@ -212,7 +216,7 @@ class TokenBucketLimiter:
         if waited:
             self.waits += 1
             self.waited_s += waited
-        return waited
+        return waited, why
 
     def settle(self, estimated: int, actual: int) -> None:
         if self.tokens is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from papercoder.errors import InputError
 from papercoder.llm.base import ChatModel
-from papercoder.llm.ratelimit import WaitCallback, shared_limiter
+from papercoder.llm.ratelimit import RateLimiter, WaitCallback, shared_limiter
 from papercoder.llm.urls import UrlCredentials, redact, split_base_url
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -104,6 +104,7 @@ def build(
     rpm: float | None = None,
     tpm: float | None = None,
     on_rate_wait: WaitCallback | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> ChatModel:
     """Instantiate the model ``choice`` names. The key is read from the environment here and kept in memory only.
 
@@ -116,9 +117,11 @@ def build(
         return LocalLlamaModel.embedded(choice.model)
     from papercoder.llm.openai_compat import OpenAICompatModel
 
-    limiter = shared_limiter(choice.base_url or OPENAI_BASE_URL, choice.model, rpm, tpm)
-    if on_rate_wait is not None:
-        limiter.on_wait = on_rate_wait
+    limiter = rate_limiter
+    if limiter is None:
+        limiter = shared_limiter(choice.base_url or OPENAI_BASE_URL, choice.model, rpm, tpm)
+        if on_rate_wait is not None:
+            limiter.on_wait = on_rate_wait
 
     # Local servers often need no key, but the SDK insists on one: send a placeholder.
     api_key = environ.get(choice.api_key_env, "") if choice.api_key_env else ""

@@ -258,8 +258,8 @@ def load_pdf(
         path: the PDF file.
         engine: ``pymupdf`` (layout analysis, tables as Markdown; AGPL) or ``pypdf`` (plain text; BSD).
         keep_references: keep the references section.
-        jobs: processes for ``pymupdf`` layout analysis (page ranges in parallel, ``pdf_layout.py``; the same text
-            for any number); default the cores, fewer for a short PDF.
+        jobs: cores for ``pymupdf`` layout analysis, one process each (page ranges in parallel, ``pdf_layout.py``;
+            the same text for any number); default the cores, fewer for a very short PDF.
 
     Returns:
         The structured paper with ``pages`` set.

@@ -10,32 +10,41 @@ so that any number of jobs gives the same Markdown as one process:
   every page before any join is undone.
 
 Margin line numbers are found and removed page by page (``redact_line_numbers``), in the process that parses the
-page. Pages are parsed in ranges of at most ``CHUNK_PAGES``, so the analysis of a long paper holds one range's
-intermediate data at a time, whatever the job count. With ``jobs`` > 1 the calling process parses ranges too, next
-to ``jobs - 1`` worker processes (``spawn``: MuPDF and the layout model's runtime are not safe to fork).
+page. Pages are parsed in ranges of at most ``CHUNK_PAGES``, each from a freshly opened document, with MuPDF's
+cache emptied after it, so a process holds one range's intermediate data at a time, whatever the job count.
+
+``jobs`` is the cores to use: each process runs the layout model on one thread (``pdf_model.py``), and with
+``jobs`` > 1 the calling process parses ranges too, from the back, next to ``jobs - 1`` worker processes taking
+them from the front (``spawn``: MuPDF and the layout model's runtime are not safe to fork).
 """
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import math
 import os
 import re
-from collections import Counter
+import tempfile
+import threading
+from collections import Counter, deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
-#: Pages parsed together at most: bounds the memory of the analysis on a long paper.
-CHUNK_PAGES = 8
-#: Pages a job must have before the default starts another process: a worker takes one to two seconds to start and
-#: one process already keeps about 1.5 cores busy (the layout model's threads), so on the 15-page example a second
-#: process made reading slower (3.8 s against 3.0 s on 2 cores); an explicit ``jobs`` is taken as given.
-MIN_PAGES_PER_JOB = 30
+from papercoder.paper.pdf_model import modules
+
+#: Pages parsed together at most: bounds the memory of the analysis on a long paper, and how long one process may
+#: still be busy after the others ran out of ranges (4 pages: about 0.7 s; ranges of 8 left 60 pages 0.3 s slower
+#: at two jobs, and cost no less at one).
+CHUNK_PAGES = 4
+#: Pages a job must have before the default starts another process. A worker takes about 1.3 s to start, in which
+#: this process parses 6 or 7 pages; past that the second core pays: the 15-page example read in 2.7–3.1 s at two
+#: jobs against 3.2–3.5 s at one (2 cores). An explicit ``jobs`` is taken as given.
+MIN_PAGES_PER_JOB = 7
 _PUNCT = ".,;:()"
 
 
@@ -112,74 +121,62 @@ def restore_hyphens(markdown: str, counts: Counter[str], breaks: list[tuple[str,
     both halves also occur as words elsewhere in the paper and the joined form never does; a true
     hyphenation break ("transduc-" + "tion") fails that test and stays joined.
     """
+    fixes: dict[str, str] = {}
     for head, tail in breaks:
         joined = head + tail
         if counts.get(head.lower(), 0) and counts.get(tail.lower(), 0) > 1 and not counts.get(joined.lower(), 0):
-            markdown = re.sub(rf"(?<![\w-]){re.escape(joined)}(?!\w)", f"{head}-{tail}", markdown)
-    return markdown
+            fixes.setdefault(joined, f"{head}-{tail}")
+    if not fixes:
+        return markdown
+    # One pass over the text for all of them (a pass per break took 1.7 s on 300 pages); longest first, so that
+    # of two joins where one begins the other the longer is tried first.
+    words = "|".join(re.escape(joined) for joined in sorted(fixes, key=len, reverse=True))
+    return re.sub(rf"(?<![\w-])(?:{words})(?!\w)", lambda match: fixes[match.group()], markdown)
 
 
-def select_layout_model(pymupdf: Any) -> None:
-    """Use PyMuPDF's text-feature layout model ("rf") instead of its default image+text one.
-
-    On our benchmark paper it is about twice as fast (3.9 vs 1.8–2.5 pages/s on 2 cores) with the same 3-gram and
-    table-cell recall. PyMuPDF selects its model through the ``_get_layout`` hook that ``pymupdf.layout.activate()``
-    installs; when this PyMuPDF has no such hook, or ``PAPERCODER_PDF_LAYOUT=full``, the default model stays.
-    """
-    if getattr(pymupdf, "_papercoder_layout", None) or os.environ.get("PAPERCODER_PDF_LAYOUT") == "full":
-        return
-    try:
-        layout: Any = importlib.import_module("pymupdf.layout")
-        model = layout.DocumentLayoutAnalyzer.get_model(feature_set_name="rf")
-    except Exception:  # a PyMuPDF without this model: keep its default
-        return
-    if not hasattr(pymupdf, "_get_layout"):
-        return
-
-    def _get_layout(*args: Any, **kwargs: Any) -> Any:
-        return model.predict(*args, **kwargs)
-
-    pymupdf._get_layout = _get_layout
-    pymupdf._papercoder_layout = "rf"
-
-
-def _modules() -> tuple[Any, Any]:
-    # Imported here (and untyped) because pymupdf4llm loads its layout model at import time (about a second).
-    pymupdf: Any = importlib.import_module("pymupdf")
-    importlib.import_module("pymupdf4llm")
-    select_layout_model(pymupdf)
-    layout: Any = importlib.import_module("pymupdf4llm.helpers.document_layout")
-    return pymupdf, layout
-
-
-def _parse(data: bytes, pages: list[int]) -> ParsedRange:
-    """Parse ``pages`` of the PDF ``data`` (line numbers removed first), in whichever process this runs.
+def _parse(source: bytes | str, pages: list[int]) -> ParsedRange:
+    """Parse ``pages`` of the PDF (its bytes, or a path to them; line numbers removed first), in whichever process
+    this runs.
 
     The document is opened for this range alone: MuPDF keeps what it parsed of every page an open document has
     served, so one document read through would hold the whole paper's worth by its end."""
-    pymupdf, layout = _modules()
+    pymupdf, layout = modules()
     found = ParsedRange(None)
-    with quiet_mupdf(pymupdf), pymupdf.open(stream=data, filetype="pdf") as doc:
+    opened = pymupdf.open(stream=source, filetype="pdf") if isinstance(source, bytes) else pymupdf.open(source)
+    with quiet_mupdf(pymupdf), opened as doc:
         for number in pages:
             found.line_numbers |= redact_line_numbers(pymupdf, doc[number])
             _hyphen_words(doc[number], found.counts, found.breaks)
         # use_ocr=False because scans are refused before and the OCR probe prints to stdout.
         found.document = layout.parse_document(doc, pages=pages, use_ocr=False, force_text=True, show_progress=False)
+    # MuPDF's store (its cache of fonts, images and parsed objects, for every document of the process) kept what
+    # each closed range's document had loaded: about 160 MB of a 300-page read. Nothing in it serves the next
+    # range, which opens the document anew.
+    pymupdf.TOOLS.store_shrink(100)
+    for page in found.document.pages:
+        # The page's whole text (extractDICT) and word list: rendering reads the boxes alone, and these made half
+        # of what a range sends back and the calling process keeps until the end.
+        page.fulltext = page.words = page.links = None
     return found
 
 
-_WORKER_DATA = b""
+_WORKER_PDF = ""
 
 
-def _worker_open(data: bytes) -> None:
-    """Worker initialiser: keep the PDF's bytes (sent once per worker) and load the layout model."""
-    global _WORKER_DATA
-    _WORKER_DATA = data
-    _modules()
+def _worker_open(path: str) -> None:
+    """Worker initialiser: note the PDF's path and load the layout model.
+
+    The worker reads the PDF from a temporary copy, not from bytes passed to it: those were written to the
+    worker's pipe while it started, so the calling process stalled until the new interpreter had imported
+    papercoder and read them (0.5 s of a 60-page read, the PDF being 8 MB), and a worker held them all (41 MB at
+    300 pages) where MuPDF reads a file as it needs it."""
+    global _WORKER_PDF
+    _WORKER_PDF = path
+    modules()
 
 
 def _worker_parse(pages: list[int]) -> ParsedRange:
-    return _parse(_WORKER_DATA, pages)
+    return _parse(_WORKER_PDF, pages)
 
 
 def default_jobs() -> int:
@@ -191,8 +188,8 @@ def default_jobs() -> int:
 
 
 def jobs_for(page_count: int, jobs: int | None) -> int:
-    """The processes to use for ``page_count`` pages: ``jobs``, or by default the cores, as far as the pages make
-    them worth starting (``MIN_PAGES_PER_JOB`` each)."""
+    """The processes (one core each) to use for ``page_count`` pages: ``jobs``, or by default the cores, as far as
+    the pages make them worth starting (``MIN_PAGES_PER_JOB`` each)."""
     if jobs is not None:
         return max(1, jobs)
     return max(1, min(default_jobs(), page_count // MIN_PAGES_PER_JOB))
@@ -209,35 +206,60 @@ def _parse_all(page_count: int, data: bytes, jobs: int) -> list[ParsedRange]:
     ranges = page_ranges(page_count, jobs)
     if jobs <= 1 or len(ranges) == 1:
         return [_parse(data, pages) for pages in ranges]
-    results: dict[int, ParsedRange] = {}
-    workers = min(jobs - 1, len(ranges) - 1)
-    pending = list(enumerate(ranges))
-    with ProcessPoolExecutor(workers, get_context("spawn"), initializer=_worker_open, initargs=(data,)) as pool:
-        running: dict[Future[ParsedRange], int] = {}
-
-        def refill() -> None:
-            # Two ranges queued per worker, so a worker never waits for this process to hand it the next one.
-            while pending and len(running) < 2 * workers:
-                index, pages = pending.pop(0)
-                running[pool.submit(_worker_parse, pages)] = index
-
-        refill()
-        while pending:  # this process takes the last range left each time, the workers the first ones
-            index, pages = pending.pop()
-            results[index] = _parse(data, pages)
-            for done in [f for f in running if f.done()]:
-                results[running.pop(done)] = done.result()
-            refill()
-        for future, index in running.items():
-            results[index] = future.result()
+    with tempfile.TemporaryDirectory(prefix="papercoder-pdf-") as folder:
+        copy = Path(folder, "paper.pdf")  # the workers' bytes (see _worker_open)
+        copy.write_bytes(data)
+        results = _parse_beside_workers(data, ranges, min(jobs - 1, len(ranges) - 1), copy)
     return [results[i] for i in range(len(ranges))]
+
+
+def _parse_beside_workers(data: bytes, ranges: list[list[int]], workers: int, copy: Path) -> dict[int, ParsedRange]:
+    """Each range's parse by its index: ``workers`` processes take them from the front, this one from the back.
+
+    A thread of this process hands a worker its next range as soon as it sends one back, so no range waits in a
+    worker's queue: queued two deep (refilled between this process's own ranges), a worker still had two ranges
+    to do when this process ran out, and 60 pages took 1.9 s longer than their share."""
+    results: dict[int, ParsedRange] = {}
+    pending = deque(enumerate(ranges))
+    lock = threading.Lock()
+
+    def take(front: bool) -> tuple[int, list[int]] | None:
+        with lock:
+            if not pending:
+                return None
+            return pending.popleft() if front else pending.pop()
+
+    with ProcessPoolExecutor(workers, get_context("spawn"), initializer=_worker_open, initargs=(str(copy),)) as pool:
+
+        def feed() -> None:
+            running: dict[Future[ParsedRange], int] = {}
+            while True:
+                while len(running) < workers and (item := take(front=True)):
+                    running[pool.submit(_worker_parse, item[1])] = item[0]
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    results[running.pop(future)] = future.result()
+
+        with ThreadPoolExecutor(1) as feeder:
+            fed = feeder.submit(feed)
+            try:
+                while (item := take(front=False)) and not fed.done():
+                    results[item[0]] = _parse(data, item[1])
+            except BaseException:
+                with lock:
+                    pending.clear()  # so that the feeder stops handing out ranges
+                raise
+            fed.result()  # a worker's error, raised here
+    return results
 
 
 def layout_markdown(doc: Any, data: bytes, jobs: int | None = None) -> tuple[str, bool]:
     """The Markdown of ``doc`` (opened from ``data``) by pymupdf4llm's layout analysis, hyphens restored, and
     whether margin line numbers were removed. The same text for any ``jobs`` (default: the cores, as far as the
     page count makes them worth starting); errors of the analysis propagate."""
-    _, layout = _modules()
+    _, layout = modules(model=False)
     parts = _parse_all(doc.page_count, data, jobs_for(doc.page_count, jobs))
     document = parts[0].document  # its document-wide fields (table of contents, metadata) are every range's
     document.pages = [page for part in parts for page in part.document.pages]

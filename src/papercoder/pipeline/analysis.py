@@ -9,7 +9,7 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
-from papercoder.run import StageClock
+from papercoder.run_dir import StageClock
 
 
 def analysis_messages(planning: PlanningResult, path: str, compact: bool) -> list[Message]:

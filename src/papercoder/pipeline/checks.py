@@ -16,8 +16,9 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.fixes import answer_tokens, fit_files, fix_round
 from papercoder.pipeline.grounding import grounded
 from papercoder.pipeline.outcome import load_coding_findings
-from papercoder.repo.checks import Finding, static_checks
+from papercoder.repo.checks import static_checks
 from papercoder.repo.files import snapshot
+from papercoder.repo.findings import Finding
 from papercoder.repo.requirements import MechanicalFix, add_missing
 
 STEP = "repair/checks"

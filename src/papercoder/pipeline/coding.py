@@ -33,9 +33,9 @@ from papercoder.pipeline.outcome import save_coding_findings
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
-from papercoder.repo.checks import Finding
+from papercoder.repo.findings import Finding
 from papercoder.repo.requirements import sanitise
-from papercoder.run import StageClock
+from papercoder.run_dir import StageClock
 
 __all__ = ["MAX_ATTACHED_CHARS", "code_file", "run"]
 

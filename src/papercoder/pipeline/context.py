@@ -11,7 +11,7 @@ from papercoder._events import Event, EventHandler, Note, RunWarning, StageFinis
 from papercoder.errors import StorageError
 from papercoder.llm.cache import CachedModel
 from papercoder.llm.families import family_of, sampling_for
-from papercoder.run import Manifest, RunDir, StageClock, StageRecord
+from papercoder.run_dir import Manifest, RunDir, StageClock, StageRecord
 from papercoder.settings import AnswerLimits, PipelineOptions
 
 Opts = TypeVar("Opts", bound=PipelineOptions)

@@ -43,7 +43,7 @@ from papercoder.repo.sandbox import (
     tail,
     venv_env,
 )
-from papercoder.run import RunDir
+from papercoder.run_dir import RunDir
 
 PROMPT_RESERVE = 1500  # tokens of the debug prompt besides the files
 INSTALL_TIMEOUT = 1800.0

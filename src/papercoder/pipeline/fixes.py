@@ -19,7 +19,7 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.files import snapshot
-from papercoder.run import StageClock
+from papercoder.run_dir import StageClock
 
 ANSWER_TOKENS = 4096  # room for several edit blocks when the run sets no limit
 MAX_FILE_CHARS = 40_000  # one file shown to the model; longer ones are cut with a note

@@ -12,7 +12,7 @@ from papercoder.paper import Paper, load_paper
 from papercoder.paper.budget import fit_paper
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.rundir import text_sha256
-from papercoder.run import now_iso
+from papercoder.run_dir import now_iso
 from papercoder.settings import IngestOptions
 
 PAPER_MD = "paper/paper.md"

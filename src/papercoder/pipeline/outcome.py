@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from papercoder.pipeline.context import RunContext
-from papercoder.repo.checks import Finding
-from papercoder.run import Manifest
+from papercoder.repo.findings import Finding
+from papercoder.run_dir import Manifest
 
 CODING_FINDINGS = "coding/findings.json"
 

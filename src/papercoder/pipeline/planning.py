@@ -22,7 +22,7 @@ from papercoder.pipeline.schemas import ArchitectureDesign, LogicDesign
 from papercoder.pipeline.steps import ask, ask_json, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.files import ENTRY_NAMES
-from papercoder.run import StageClock
+from papercoder.run_dir import StageClock
 
 # Files the pipeline writes itself; the model's plan may list them but they are not coded.
 GENERATED_FILES = {"config.yaml", "requirements.txt", "reproduce.sh"}

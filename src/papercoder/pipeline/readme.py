@@ -17,8 +17,8 @@ from papercoder.paper.citations import cited_sections
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.planning import PlanningResult
 from papercoder.pipeline.templates import render
-from papercoder.repo.checks import Finding
 from papercoder.repo.files import entry_point, snapshot
+from papercoder.repo.findings import Finding
 from papercoder.repo.sandbox import SMOKE_ENV
 
 README = "README.md"

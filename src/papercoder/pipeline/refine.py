@@ -56,7 +56,7 @@ from papercoder.pipeline.steps import ask, settings_for
 from papercoder.pipeline.templates import render
 from papercoder.repo.checks import static_checks
 from papercoder.repo.files import snapshot
-from papercoder.run import StageClock, StageRecord
+from papercoder.run_dir import StageClock, StageRecord
 
 STAGE = "refine"
 GRADING = "refine-grading"

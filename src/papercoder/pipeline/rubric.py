@@ -28,7 +28,7 @@ from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.schemas import json_schema
 from papercoder.pipeline.steps import ask_with_repair, settings_for
 from papercoder.pipeline.templates import render
-from papercoder.run import StageClock
+from papercoder.run_dir import StageClock
 
 STAGE = "rubric"
 FOLDER = "rubric"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from papercoder.errors import InputError
 from papercoder.repo.walk import walk_files
-from papercoder.run import Manifest, RunDir
+from papercoder.run_dir import Manifest, RunDir
 
 
 def check_out(root: Path) -> None:

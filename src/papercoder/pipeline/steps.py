@@ -14,7 +14,7 @@ from papercoder.parsing.json_extract import JSONExtractionError, extract_json
 from papercoder.pipeline.context import RunContext
 from papercoder.pipeline.schemas import json_schema, parse_planning_json
 from papercoder.pipeline.templates import render
-from papercoder.run import StageClock
+from papercoder.run_dir import StageClock
 
 M = TypeVar("M", bound=BaseModel)
 # A small model's file names, constrained: short, lower-case, one word. No underscore, so none of the schema's keys

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from papercoder.repo.checks import IMPORT_TO_PACKAGES, Finding, missing_requirements, normalise_package
+from papercoder.repo.checks import IMPORT_TO_PACKAGES, missing_requirements, normalise_package
+from papercoder.repo.findings import Finding
 
 # Well-known imports whose distribution has the same name: one missing from requirements.txt is added as it is.
 # Any other import stays a finding, since its distribution may be named otherwise (``cv2`` is opencv-python) and a

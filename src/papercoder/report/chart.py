@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from papercoder.run import StageRecord
+from papercoder.run_dir import StageRecord
 
 WIDTH = 820
 LABEL_W = 110

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from papercoder.errors import InputError
-from papercoder.run import Manifest, settle_status
+from papercoder.run_dir import Manifest, settle_status
 
 MAX_TEXT_CHARS = 400_000  # one file's text in the report; more is cut with a note
 SKIP_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}

@@ -40,7 +40,7 @@ from papercoder.report.views import (
     file_views,
     section_anchor,
 )
-from papercoder.run import now_iso
+from papercoder.run_dir import now_iso
 
 ASSETS = ("mermaid.min.js", "report.js", "report.css")
 _SCRIPT_TAG = re.compile(r"<(/?)script", re.IGNORECASE)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from papercoder.errors import InputError
 from papercoder.report.load import eval_score, is_run_dir
-from papercoder.run import Manifest, settle_status
+from papercoder.run_dir import Manifest, settle_status
 
 MAX_DEPTH = 2
 
