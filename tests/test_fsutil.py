@@ -10,7 +10,7 @@ import pytest
 
 from papercoder import fsutil
 from papercoder.errors import StorageError
-from papercoder.run import Manifest, ModelInfo, RunDir
+from papercoder.run_dir import Manifest, ModelInfo, RunDir
 from papercoder.settings import PaperInfo, RunSettings
 
 

@@ -126,7 +126,7 @@ class RunDir:
         self.lock_path = root / ".lock"
         # Told of each file ``write`` wrote (its path relative to the root): the engine turns it into an event.
         self.on_write: Callable[[str], None] | None = None
-        # Artifacts reach the disk in worker threads; a durable manifest save waits for them (``fsutil``).
+        # Artifacts are put on disk together, by the next durable manifest save (``fsutil.Flusher``).
         self.flusher = Flusher()
 
     def create(self) -> None:
@@ -159,7 +159,7 @@ class RunDir:
 
     def save_manifest(self, manifest: Manifest, *, durable: bool = True) -> None:
         """Write the manifest; ``durable``: once every file written before it is on disk, and itself too, so a
-        stage it records as done has its files (else it reaches the disk in the background, like an artifact: a
+        stage it records as done has its files (else it is flushed with the next durable save, like an artifact: a
         progress save after each call, which a killed process leaves all the same)."""
         manifest.updated_at = now_iso()
         # A safety net: errors quote servers and URLs; key shapes and URL credentials never reach the file.

@@ -32,7 +32,7 @@ class CallCache:
 
     def __init__(self, folder: Path, flusher: Flusher | None = None) -> None:
         self.folder = folder
-        self.flusher = flusher  # the run's (``RunDir.flusher``): entries reach the disk off the event loop
+        self.flusher = flusher  # the run's (``RunDir.flusher``): flushed with its files, not one by one
         self.hits = 0
         self.misses = 0
 
