@@ -27,30 +27,31 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from papercoder.errors import ModelError
-from papercoder.llm.base import CallSettings, Completion, Message, Usage
+from papercoder.llm.base import CallSettings, Completion, Message
 from papercoder.llm.families import takes_system_role
 from papercoder.llm.ratelimit import RateLimiter
+from papercoder.llm.responses import (
+    MAX_ANSWER_CHARS,
+    AnswerTooLongError,
+    BadResponseError,
+    StreamBrokenError,
+    completion_from_response,
+    error_message,
+    reasoning_field,
+    usage_of,
+)
 from papercoder.llm.urls import UrlCredentials, client_settings, redact, split_base_url
 from papercoder.paper.tokens import count_tokens
 
-__all__ = ["BadResponseError", "OpenAICompatModel", "StreamBrokenError", "completion_from_response", "redact"]
-
-
-class BadResponseError(Exception):
-    """A 200 answer that is not a usable chat completion; retried, then reported."""
-
-
-#: An answer longer than this is refused: no step needs it (a long source file is ~100k characters), and a server
-#: that rambles without a token limit would otherwise fill memory and the next prompts.
-MAX_ANSWER_CHARS = 4_000_000
-
-
-class AnswerTooLongError(Exception):
-    """An answer past ``max_answer_chars``; not retried, since a retry would cost as much again."""
-
-
-class StreamBrokenError(BadResponseError):
-    """A streamed answer that stopped before it finished (stall, dropped connection); the call is made again."""
+__all__ = [
+    "MAX_ANSWER_CHARS",
+    "AnswerTooLongError",
+    "BadResponseError",
+    "OpenAICompatModel",
+    "StreamBrokenError",
+    "completion_from_response",
+    "redact",
+]
 
 
 def _fold_system(messages: list[Message]) -> list[Message]:
@@ -62,70 +63,6 @@ def _fold_system(messages: list[Message]) -> list[Message]:
     elif system:
         rest.insert(0, {"role": "user", "content": system})
     return rest
-
-
-def _error_message(data: object) -> str | None:
-    """The message of an error object a server sent with status 200 (``{"error": {"message": ...}}``)."""
-    inner = data.get("error") if isinstance(data, dict) else None
-    if isinstance(inner, dict):
-        return str(inner.get("message") or inner.get("code") or "no message").splitlines()[0][:300]
-    return str(inner).splitlines()[0][:300] if inner else None
-
-
-def completion_from_response(resp: object) -> Completion:
-    """Turn the SDK's answer into a ``Completion``, rejecting bodies that are not chat completions."""
-    extra = resp.model_extra if isinstance(resp, ChatCompletion) else None
-    if (message := _error_message(resp if isinstance(resp, dict) else extra)) is not None:
-        raise BadResponseError(f"the server answered 200 with an error: {message}")
-    if not isinstance(resp, ChatCompletion):
-        snippet = str(resp).strip().replace("\n", " ")[:80]
-        raise BadResponseError(f"the server answered 200 with a body that is not a chat completion: {snippet!r}")
-    if not resp.choices:
-        raise BadResponseError("the server answered a chat completion with no choices")
-    texts = [c.message.content or "" for c in resp.choices]
-    reasons: list[str] = [str(c.finish_reason or "") for c in resp.choices]
-    if len(texts) == 1 and not texts[0].strip() and reasons[0] != "length":
-        raise BadResponseError("the server answered an empty message")
-    thinking = [reasoning_field(c.message) for c in resp.choices]
-    return Completion(
-        texts=texts,
-        finish_reasons=reasons,
-        usage=_usage(resp.usage),
-        model=resp.model,
-        reasoning=thinking if any(thinking) else [],
-    )
-
-
-def reasoning_field(message: object) -> str:
-    """The thinking a server sends beside the answer (DeepSeek and vLLM: ``reasoning_content``; OpenRouter:
-    ``reasoning``), an extra field the SDK keeps as an attribute; ``""`` when there is none."""
-    for name in ("reasoning_content", "reasoning"):
-        value = getattr(message, name, None)
-        if isinstance(value, str) and value:
-            return value
-    return ""
-
-
-def _usage(raw: Any) -> Usage:
-    """The SDK's ``CompletionUsage`` (or ``None``) as a ``Usage``."""
-    if raw is None:
-        return Usage()
-    details = raw.prompt_tokens_details
-    cdetails = raw.completion_tokens_details
-    return Usage(
-        prompt_tokens=raw.prompt_tokens or 0,
-        completion_tokens=raw.completion_tokens or 0,
-        cached_tokens=(details.cached_tokens or 0) if details else 0,
-        reasoning_tokens=(cdetails.reasoning_tokens or 0) if cdetails else 0,
-        reported_cost_usd=_reported_cost(raw),
-    )
-
-
-def _reported_cost(raw: Any) -> float | None:
-    """The provider's own charge for the call, where its usage carries one (OpenRouter: ``usage.cost``, USD)."""
-    extra = getattr(raw, "model_extra", None) or {}
-    value = extra.get("cost", getattr(raw, "cost", None))
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
 
 
 # Printable ASCII but '%' stays as it is in the step header; the rest is percent-encoded (UTF-8).
@@ -352,7 +289,9 @@ class OpenAICompatModel:
             # The server ignored include_usage: count the rest of the run's calls the plain way.
             self._stream = False
         reasoning = ["".join(thinking)] if thinking else []
-        return Completion(texts=[text], finish_reasons=[reason], usage=_usage(usage), model=model, reasoning=reasoning)
+        return Completion(
+            texts=[text], finish_reasons=[reason], usage=usage_of(usage), model=model, reasoning=reasoning
+        )
 
     async def _plain_body(self, stream: AsyncStream[ChatCompletionChunk]) -> Completion:
         """A 200 that is not an event stream: a whole chat completion (the server ignores ``stream``) or junk."""
@@ -363,7 +302,7 @@ class OpenAICompatModel:
             if "json" in stream.response.headers.get("content-type", ""):
                 raise BadResponseError(f"the server answered a body that is not valid JSON ({exc})") from None
             return completion_from_response(raw.decode("utf-8", errors="replace"))
-        if (message := _error_message(data)) is not None:
+        if (message := error_message(data)) is not None:
             raise BadResponseError(f"the server answered 200 with an error: {message}")
         try:
             done = completion_from_response(ChatCompletion.model_validate(data))
