@@ -203,6 +203,8 @@ def test_error_text_is_printed_literally_not_as_markup(tmp_path: Path) -> None:
     assert "paper[local][bold].md" in result.output
     result = runner.invoke(app, ["--help"])
     assert "papercoder[local]" in result.output
+    result = runner.invoke(app, ["bench", "--help"], env={"COLUMNS": "200"})
+    assert "pip install 'papercoder[ray]'" in result.output  # an extra's brackets are not read as a markup tag
 
 
 def test_help_shows_flags_as_flags_and_wraps_to_the_terminal() -> None:

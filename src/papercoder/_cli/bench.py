@@ -68,7 +68,8 @@ def bench_command(
     ] = None,
     n: Annotated[int, typer.Option("-n", min=1, help="Judge samples per repository.")] = 8,
     executor: Annotated[
-        str, typer.Option("--executor", help="local (this process) or ray (Ray tasks; pip install 'papercoder[ray]').")
+        str,
+        typer.Option("--executor", help="local (this process) or ray (Ray tasks; pip install 'papercoder\\[ray]')."),
     ] = "local",
     ray_address: Annotated[
         str | None,
