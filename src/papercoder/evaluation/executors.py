@@ -98,7 +98,8 @@ class _Remote:
     config: BenchConfig
     choice: ModelChoice
     judge_choice: ModelChoice
-    limiters: dict[str, Any] = field(default_factory=dict)  # limit_key -> the shared limiter's actor handle
+    # ``registry.limit_key`` (endpoint, model) -> the shared limiter's actor handle
+    limiters: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 class TaskKeys:
@@ -146,14 +147,9 @@ async def _run_phase(
             await judge.aclose()
 
 
-def limit_key(choice: ModelChoice) -> str:
-    """What a provider counts its limits by: the model at one endpoint."""
-    return f"{choice.model} at {choice.base_url or registry.OPENAI_BASE_URL}"
-
-
 def _build(choice: ModelChoice, remote: _Remote, keys: TaskKeys) -> ChatModel:
     """A worker's client for ``choice``, drawing on the benchmark's shared rate limiter (``ray_limits.py``)."""
-    handle = remote.limiters.get(limit_key(choice))
+    handle = remote.limiters.get(registry.limit_key(choice))
     limiter = None if handle is None else ActorLimiter(handle, wants_tokens=remote.config.tpm is not None)
     return registry.build(choice, env=keys.values, rate_limiter=limiter)
 
@@ -235,7 +231,7 @@ class RayExecutor:
         try:
             # One shared limiter per served model, for every worker (``ray_limits.py``); the embedded model has none.
             config = context.config
-            served = {limit_key(c) for c in (context.choice, context.judge_choice) if c.provider != "local"}
+            served = {registry.limit_key(c) for c in (context.choice, context.judge_choice) if c.provider != "local"}
             limiters = {key: start_actor(ray, config.rpm, config.tpm) for key in sorted(served)}
             remote = _Remote(out, config, context.choice, context.judge_choice, limiters)
             return await asyncio.to_thread(self._drive, ray, specs, remote, keys, context)
@@ -260,7 +256,7 @@ class RayExecutor:
         waiting = list(range(len(specs)))
         running: dict[Any, int] = {}
         limit = max(1, remote.config.concurrency)
-        shown: dict[str, int] = {}
+        shown: dict[tuple[str, str], int] = {}
         while waiting or running:
             while waiting and len(running) < limit:
                 i = waiting.pop(0)
@@ -273,7 +269,7 @@ class RayExecutor:
         return [r for r in records if r is not None]
 
     @staticmethod
-    def _show_waits(ray: Any, remote: _Remote, shown: dict[str, int], progress: ProgressFn) -> None:
+    def _show_waits(ray: Any, remote: _Remote, shown: dict[tuple[str, str], int], progress: ProgressFn) -> None:
         """Tell the progress view of the shared limiters' waits since the last look (they happen in the workers)."""
         for key, handle in remote.limiters.items():
             try:
@@ -282,10 +278,9 @@ class RayExecutor:
                 continue
             if stats.waits > shown.get(key, 0) and stats.reason:
                 shown[key] = stats.waits
-                model = key.split(" at ", 1)[0]
                 progress(
                     "rate-limit",
-                    f"{model}: {stats.waits} calls waited {stats.waited_s:.1f} s in all so far ({stats.reason})",
+                    f"{key[1]}: {stats.waits} calls waited {stats.waited_s:.1f} s in all so far ({stats.reason})",
                 )
 
     def _collect(self, ray: Any, ref: Any, spec: JobSpec, remote: _Remote, progress: ProgressFn) -> PaperRecord:

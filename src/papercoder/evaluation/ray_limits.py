@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from papercoder.llm.ratelimit import REPORT_AFTER_S, TokenBucketLimiter, WaitCallback
+from papercoder.llm.ratelimit import REPORT_AFTER_S, TokenBucketLimiter
 
 #: The response headers a limiter reads (lower-cased): the only ones sent to the actor.
 RATE_HEADERS = (
@@ -48,22 +48,19 @@ class LimiterActor:
         self.reason = ""
         self.limiter = TokenBucketLimiter(rpm, tpm)
 
-    async def acquire(self, tokens: int) -> tuple[float, str, bool]:
-        """Wait until a call of about ``tokens`` tokens may go; the seconds waited, why, and whether later calls
-        should send their token estimate (a tokens limit, or the server's token window, is in force)."""
+    async def acquire(self, tokens: int) -> tuple[float, bool]:
+        """Wait until a call of about ``tokens`` tokens may go; the seconds waited, and whether later calls should
+        send their token estimate (a tokens limit, or the server's token window, is in force)."""
         waited, why = await self.limiter.admit(tokens)
         if waited >= REPORT_AFTER_S:
             self.reason = why
-        return waited, why, self.limiter.wants_tokens()
+        return waited, self.limiter.wants_tokens()
 
     async def settle(self, estimated: int, actual: int) -> None:
         self.limiter.settle(estimated, actual)
 
     async def observe(self, headers: dict[str, str], status: int) -> None:
         self.limiter.observe(headers, status)
-
-    async def wants_tokens(self) -> bool:
-        return self.limiter.wants_tokens()
 
     async def stats(self) -> LimiterStats:
         return LimiterStats(self.limiter.waits, self.limiter.waited_s, self.reason)
@@ -77,20 +74,18 @@ def start_actor(ray: Any, rpm: float | None, tpm: float | None) -> Any:
 
 class ActorLimiter:
     """A worker's side of the shared limiter: a :class:`~papercoder.llm.ratelimit.RateLimiter` whose state is in
-    the actor ``handle``. ``wants_tokens`` is the actor's last answer (so a worker need not ask before each call)."""
+    the actor ``handle``. ``wants_tokens`` is the actor's last answer (so a worker need not ask before each call).
+    Its waits are not reported here: the driver shows them from the actor's stats."""
 
-    def __init__(self, handle: Any, *, wants_tokens: bool, on_wait: WaitCallback | None = None) -> None:
+    def __init__(self, handle: Any, *, wants_tokens: bool) -> None:
         self.handle = handle
         self._wants_tokens = wants_tokens
-        self.on_wait = on_wait
 
     def wants_tokens(self) -> bool:
         return self._wants_tokens
 
     async def acquire(self, tokens: int) -> float:
-        waited, reason, self._wants_tokens = await self.handle.acquire.remote(tokens)
-        if waited >= REPORT_AFTER_S and self.on_wait is not None:
-            self.on_wait(waited, reason or "the shared rate limit")
+        waited, self._wants_tokens = await self.handle.acquire.remote(tokens)
         return float(waited)
 
     def settle(self, estimated: int, actual: int) -> None:

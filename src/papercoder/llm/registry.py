@@ -96,6 +96,11 @@ def resolve(
     return ModelChoice("openai", bare, f"openai/{bare}", OPENAI_BASE_URL, key_var)
 
 
+def limit_key(choice: ModelChoice) -> tuple[str, str]:
+    """What a provider counts its rate limits by, and so what a limiter is shared by: the endpoint and the model."""
+    return choice.base_url or OPENAI_BASE_URL, choice.model
+
+
 def build(
     choice: ModelChoice,
     *,
@@ -119,7 +124,7 @@ def build(
 
     limiter = rate_limiter
     if limiter is None:
-        limiter = shared_limiter(choice.base_url or OPENAI_BASE_URL, choice.model, rpm, tpm)
+        limiter = shared_limiter(*limit_key(choice), rpm, tpm)
         if on_rate_wait is not None:
             limiter.on_wait = on_rate_wait
 
