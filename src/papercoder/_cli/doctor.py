@@ -51,10 +51,11 @@ def _sandboxes() -> str:
     from papercoder.repo.sandbox.bwrap import bwrap_problem
     from papercoder.repo.sandbox.container import container_problem
 
-    problem = bwrap_problem() if sys.platform.startswith("linux") else "bubblewrap needs Linux"
+    problem = bwrap_problem()
+    engines = {engine: container_problem(engine) for engine in ("docker", "podman")}
     parts = ["bwrap works (the default)" if problem is None else f"bwrap: {problem}"]
-    parts += [f"{engine}: {container_problem(engine) or 'works (with --image)'}" for engine in ("docker", "podman")]
-    if problem is not None and all(container_problem(e) for e in ("docker", "podman")):
+    parts += [f"{engine}: {why or 'works (with --image)'}" for engine, why in engines.items()]
+    if problem is not None and all(engines.values()):
         parts.append("debug will refuse to run code (or pass --sandbox none to run it unisolated)")
     return "; ".join(parts)
 

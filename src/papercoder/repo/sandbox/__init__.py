@@ -95,7 +95,7 @@ def choose_backend(spec: SandboxSpec | str = "auto") -> Backend:
         if problem is not None:
             raise InputError(f"--sandbox {spec.kind}: {problem}; start it, or use --sandbox bwrap on Linux")
         return Container(spec.kind, spec.image, network=network, limits=limits, gpus=spec.gpus)
-    problem = bwrap_problem() if sys.platform.startswith("linux") else "bubblewrap needs Linux"
+    problem = bwrap_problem()
     if problem is None:
         return Bwrap(network=network, limits=limits, gpus=spec.gpus)
     if spec.kind == "auto" and spec.image:

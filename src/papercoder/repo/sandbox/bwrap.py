@@ -122,7 +122,10 @@ def _under(path: Path, folder: Path) -> bool:
 
 @functools.cache
 def bwrap_problem(binary: str = "bwrap") -> str | None:
-    """Why bubblewrap cannot run here (None: it works): missing, or user namespaces disabled. Checked once."""
+    """Why bubblewrap cannot run here (None: it works): not Linux, missing, or user namespaces disabled. Checked
+    once."""
+    if not sys.platform.startswith("linux"):
+        return "bubblewrap needs Linux"
     found = shutil.which(binary)
     if found is None:
         return "bubblewrap (bwrap) is not installed"
