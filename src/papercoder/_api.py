@@ -21,6 +21,7 @@ from papercoder.llm import registry
 from papercoder.llm.base import ChatModel, Usage
 from papercoder.llm.budget import Budget
 from papercoder.llm.pricing import apply_prices
+from papercoder.llm.ratelimit import wait_line
 from papercoder.llm.registry import ModelChoice
 from papercoder.pipeline.context import LOCAL_LIMITS, LOCAL_PAPER_TOKENS
 from papercoder.pipeline.debugging import DebugOptions
@@ -178,7 +179,7 @@ def rate_wait_notes(on_event: EventHandler) -> Callable[[float, str], None]:
     """A rate limiter's ``on_wait`` that tells ``on_event`` of each wait, as a ``Note`` of stage ``rate-limit``."""
 
     def report(seconds: float, reason: str) -> None:
-        on_event(Note(RATE_LIMIT, f"waiting {seconds:.1f} s: {reason}"))
+        on_event(Note(RATE_LIMIT, wait_line(seconds, reason)))
 
     return report
 

@@ -30,6 +30,7 @@ from papercoder._cli._common import (
 from papercoder.errors import InputError
 from papercoder.llm import registry
 from papercoder.llm.pricing import apply_prices
+from papercoder.llm.ratelimit import wait_line
 
 
 def _effort(value: str | None) -> str | None:
@@ -156,7 +157,7 @@ def bench_command(
                 err.print(f"[yellow]warning:[/] {text}" if stage == "warning" else f"[bold cyan]{stage:>7}[/] {text}")
 
         def rate_wait(seconds: float, reason: str) -> None:
-            progress("rate-limit", f"waiting {seconds:.1f} s: {reason}")
+            progress("rate-limit", wait_line(seconds, reason))
 
         # In this process the limits are the process's limiter per model; Ray workers share one per model instead.
         generator = registry.build(choice, rpm=rpm, tpm=tpm, on_rate_wait=rate_wait)

@@ -34,6 +34,11 @@ REPORT_AFTER_S = 0.5
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
+def wait_line(seconds: float, reason: str) -> str:
+    """How a wait is told in a progress view (``run``'s notes, ``bench``'s lines)."""
+    return f"waiting {seconds:.1f} s: {reason}"
+
+
 class Clock(Protocol):
     """Time as the limiter sees it: ``time.monotonic`` and ``asyncio.sleep``, or a fake in tests."""
 
