@@ -4,13 +4,12 @@ that answers them in a process of its own (paced like a real model: ``tests/fake
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from benchmarks.speed_shape import CONFIG_YAML, REPRODUCE, prose
+from benchmarks.speed_shape import design_answer, prose
 from tests.fakes.openai_server import FakeOpenAIServer, LatencyModel, RecordedRequest, Reply
 
 ANALYSIS_TOKENS = 300
@@ -85,18 +84,9 @@ class ScaleResponder:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, step: str) -> str:
-        if step == "planning/plan":
-            return "## Plan\n" + prose(1200, 1)
-        if step == "planning/architecture":
-            return "```json\n" + json.dumps(architecture(self.n), indent=2) + "\n```"
-        if step == "planning/logic":
-            return "```json\n" + json.dumps(logic_design(self.n), indent=2) + "\n```"
-        if step == "planning/config":
-            return "```yaml\n" + CONFIG_YAML + "```"
-        if step.startswith("analysis/"):
-            return f"## {step}\n" + prose(ANALYSIS_TOKENS, len(step))
-        if step == "repo/reproduce":
-            return REPRODUCE
+        text = design_answer(step, (1200, ANALYSIS_TOKENS), lambda: architecture(self.n), lambda: logic_design(self.n))
+        if text is not None:
+            return text
         if step.startswith("repair/"):
             return "No edits are needed."
         if step.startswith("coding/"):

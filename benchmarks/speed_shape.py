@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.fakes.openai_server import RecordedRequest, Reply
 
@@ -152,20 +154,32 @@ python main.py --config config.yaml ${SMOKE:+--smoke}
 ```"""
 
 
-def visible_answer(step: str) -> str:
-    """The text of an answer, as a capable model formats it."""
+Design = Callable[[], dict[str, Any]]
+
+
+def design_answer(step: str, sizes: tuple[int, int], design: Design, logic: Design) -> str | None:
+    """The answer to a planning, analysis or reproduce step, as a capable model formats it: a plan and analyses of
+    ``sizes`` (tokens of each), this ``design`` and ``logic``; ``None`` for any other step."""
+    plan_tokens, analysis_tokens = sizes
     if step == "planning/plan":
-        return "## Plan\n" + prose(PLAN_TOKENS, 1)
+        return "## Plan\n" + prose(plan_tokens, 1)
     if step == "planning/architecture":
-        return "```json\n" + json.dumps(architecture(), indent=2) + "\n```"
+        return "```json\n" + json.dumps(design(), indent=2) + "\n```"
     if step == "planning/logic":
-        return "```json\n" + json.dumps(logic_design(), indent=2) + "\n```"
+        return "```json\n" + json.dumps(logic(), indent=2) + "\n```"
     if step == "planning/config":
         return "```yaml\n" + CONFIG_YAML + "```"
     if step.startswith("analysis/"):
-        return f"## {step}\n" + prose(ANALYSIS_TOKENS, len(step))
+        return f"## {step}\n" + prose(analysis_tokens, len(step))
     if step == "repo/reproduce":
         return REPRODUCE
+    return None
+
+
+def visible_answer(step: str) -> str:
+    """The text of an answer, as a capable model formats it."""
+    if (text := design_answer(step, (PLAN_TOKENS, ANALYSIS_TOKENS), architecture, logic_design)) is not None:
+        return text
     if step == "repair/checks":
         return "No edits are needed."
     if step.startswith("coding/"):
