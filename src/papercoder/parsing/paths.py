@@ -17,7 +17,8 @@ _ANNOTATED = re.compile(r"^(?P<name>[^\s`*'\"]+\.\w+)[`*'\"]*:?\s+\S.*$")
 _ALLOWED_HIDDEN_DIRS = {".github"}
 MAX_PATH_LENGTH = 255
 #: UTF-8 bytes of one component of a path. File systems stop at 255, and the run adds to a name: ``analysis/<name>.md``
-#: and the temporary file of an atomic write (``.<name>.md.XXXXXXXX.tmp``), so a legal name can still not be written.
+#: and the temporary file of an atomic write (``.<name>.md.<8 random characters>.tmp``), so a legal name can still
+#: not be written.
 MAX_NAME_BYTES = 200
 
 #: Extensions of the text files papercoder writes: code, configuration, documentation, scripts. Notebooks
